@@ -1,0 +1,33 @@
+# r1harness: `make demo` runs the main job on the embedded defaults; `make test` runs the tests.
+# Both create .venv on first use. torch is installed first, pinned, so pip takes the local CPU build
+# instead of pulling a CUDA stack; constraints.txt holds the versions known to work together.
+
+VENV   ?= .venv
+PYTHON ?= python3
+PY      = $(VENV)/bin/python
+TORCH   = torch==2.13.0
+PYTEST_ARGS ?=
+
+.PHONY: install demo test test-fast bench clean-venv
+
+$(VENV)/.installed: pyproject.toml constraints.txt scripts/install-system-deps.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	bash scripts/install-system-deps.sh
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(VENV)/bin/r1h demo
+
+test: install
+	HF_HOME=$(CURDIR)/.cache/hf HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+test-fast: install
+	HF_HOME=$(CURDIR)/.cache/hf HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q -m "not slow and not gpu" $(PYTEST_ARGS)
+
+clean-venv:
+	rm -rf $(VENV)

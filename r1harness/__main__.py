@@ -1,0 +1,3 @@
+from r1harness.cli import main
+
+raise SystemExit(main())

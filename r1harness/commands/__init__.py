@@ -1,0 +1,1 @@
+"""One module per verb; each defines `register(subparsers)`. See r1harness/cli.py."""

@@ -1,0 +1,61 @@
+"""Short-lived connections to the DuckDB catalog.
+
+DuckDB 2.0 lets one process hold a database file for writing and then blocks every other process from
+opening it, even read-only (measured, see STACK.md). So nobody keeps the catalog open: each operation opens
+it, does its work in one transaction and closes it, retrying while another process holds the lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from pathlib import Path
+from typing import Iterator
+
+from r1harness.errors import StoreError
+
+LOCK_WAIT_S = 60.0
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "lock" in text or "conflicting" in text or "being used" in text
+
+
+@contextlib.contextmanager
+def catalog_connection(path: Path, *, read_only: bool = False, wait_s: float = LOCK_WAIT_S) -> Iterator:
+    """Open the catalog, retrying on lock conflicts with jittered backoff; always closes it."""
+    import duckdb
+
+    deadline = time.monotonic() + wait_s
+    delay = 0.005
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.Error as exc:  # IOException on lock conflicts
+            if not _is_lock_error(exc) or time.monotonic() > deadline:
+                raise StoreError(
+                    f"cannot open the store catalog {path}: {exc}. Another process may hold it; "
+                    "wait for it to finish or check for a stuck r1h process."
+                ) from exc
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 0.2)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def catalog_transaction(path: Path) -> Iterator:
+    """A write transaction on the catalog: committed on success, rolled back on any exception."""
+    with catalog_connection(path) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")

@@ -1,0 +1,76 @@
+"""Append-only Parquet shards, made visible atomically.
+
+One append = one batch directory. It is written under `_staging/` and renamed into
+`tables/<table>/` in one step, so readers (which glob `tables/<table>/*/*.parquet`) see all of an append
+or none of it, and a writer killed mid-append leaves only an invisible staging directory behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+ROW_GROUP_ROWS = 128 * 1024
+STAGING_MAX_AGE_S = 6 * 3600  # staging dirs older than this belong to dead writers
+
+
+def table_dir(root: Path, table: str) -> Path:
+    return root / "tables" / table
+
+
+def table_glob(root: Path, table: str) -> str:
+    return str(table_dir(root, table) / "*" / "*.parquet")
+
+
+def shard_files(root: Path, table: str) -> list[Path]:
+    return sorted(table_dir(root, table).glob("*/*.parquet"))
+
+
+def write_batch(root: Path, table: str, data: pa.Table, *, batch_name: str | None = None,
+                max_rows_per_file: int = 2_000_000, compression: str = "zstd") -> Path:
+    """Write `data` as one atomically visible batch directory; returns its final path."""
+    name = batch_name or f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}"
+    staging = root / "_staging" / f"{table}-{name}-{uuid.uuid4().hex[:6]}"
+    staging.mkdir(parents=True)
+    try:
+        for i, start in enumerate(range(0, max(data.num_rows, 1), max_rows_per_file)):
+            part = data.slice(start, max_rows_per_file)
+            path = staging / f"part-{i:05d}.parquet"
+            pq.write_table(part, path, compression=compression, row_group_size=ROW_GROUP_ROWS)
+            _fsync(path)
+        final = table_dir(root, table) / name
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(staging, final)  # the commit point
+        _fsync(final.parent)
+        return final
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def clean_staging(root: Path, max_age_s: float = STAGING_MAX_AGE_S) -> int:
+    """Remove staging directories left by writers that died; returns how many were removed."""
+    staging = root / "_staging"
+    if not staging.exists():
+        return 0
+    removed = 0
+    now = time.time()
+    for entry in staging.iterdir():
+        if now - entry.stat().st_mtime > max_age_s:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

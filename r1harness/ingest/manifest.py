@@ -1,0 +1,109 @@
+"""Dataset manifests (`datasets/<name>.yaml`): where a dataset comes from and how its fields map.
+
+    name: aime24
+    version: 1
+    domain: math            # math | code | science | general
+    split: test
+    verifier: math
+    source:
+      path: "{data}/aime24/aime24.jsonl"     # {data} = $R1H_DATA_DIR or ../shared/data beside the repo
+      hub: {id: HuggingFaceH4/aime_2024, split: train, revision: main}
+      # or: generator: "r1harness.tasks.arithmetic:generate", params: {n: 100, seed: 0}
+    fields: {problem: problem, answer: answer}   # prompts column <- source column
+    normalize: {answer: [integer]}               # see normalize.NORMALIZERS
+    metadata: [id, url]                          # source columns kept in `metadata` (default: all others)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from r1harness.errors import ConfigError
+from r1harness.ingest.normalize import NORMALIZERS
+
+DOMAINS = ("math", "code", "science", "general")
+MAPPABLE = ("problem", "answer", "tests")
+MANIFEST_KEYS = {"name", "version", "description", "domain", "split", "verifier", "source", "fields",
+                 "normalize", "metadata", "notes"}
+SOURCE_KEYS = {"path", "hub", "generator", "params"}
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MANIFEST_DIR = REPO_ROOT / "datasets"
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("R1H_DATA_DIR") or REPO_ROOT.parent / "shared" / "data")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    name: str
+    domain: str = "math"
+    split: str | None = None
+    verifier: str | None = None
+    version: int = 1
+    description: str = ""
+    source: dict[str, Any] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)
+    normalize: dict[str, list[str]] = field(default_factory=dict)
+    metadata: list[str] | None = None
+    notes: str = ""
+    origin: str = ""  # the file the manifest was read from
+
+    def __post_init__(self):
+        where = self.origin or self.name
+        if not self.name or not str(self.name).replace("_", "").replace("-", "").isalnum():
+            raise ConfigError(f"{where}: name must be a plain identifier, got {self.name!r}")
+        if self.domain not in DOMAINS:
+            raise ConfigError(f"{where}: domain must be one of {DOMAINS}, got {self.domain!r}")
+        unknown = set(self.source) - SOURCE_KEYS
+        if unknown:
+            raise ConfigError(f"{where}: unknown source key(s) {sorted(unknown)}; use {sorted(SOURCE_KEYS)}")
+        for key in self.fields:
+            if key not in MAPPABLE:
+                raise ConfigError(f"{where}: fields.{key} is not a prompts field; map one of {MAPPABLE}")
+        for key, names in self.normalize.items():
+            for n in names:
+                if n not in NORMALIZERS:
+                    raise ConfigError(f"{where}: normalize.{key}: unknown normaliser {n!r}; "
+                                      f"known: {sorted(NORMALIZERS)}")
+
+    @property
+    def local_path(self) -> Path | None:
+        path = self.source.get("path")
+        return Path(str(path).format(data=data_dir())) if path else None
+
+
+def load_manifest(name_or_path: str | os.PathLike) -> Manifest:
+    """Load `datasets/<name>.yaml` by name, or a manifest file by path."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = MANIFEST_DIR / f"{name_or_path}.yaml"
+    if not path.exists():
+        known = sorted(p.stem for p in MANIFEST_DIR.glob("*.yaml"))
+        raise ConfigError(f"no manifest {name_or_path!r} (looked for {path}); known manifests: {known}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a manifest is a YAML mapping")
+    unknown = set(raw) - MANIFEST_KEYS
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)}; manifest keys are {sorted(MANIFEST_KEYS)}")
+    normalize = {k: [v] if isinstance(v, str) else list(v) for k, v in (raw.get("normalize") or {}).items()}
+    return Manifest(
+        name=raw.get("name") or path.stem, domain=raw.get("domain", "math"), split=raw.get("split"),
+        verifier=raw.get("verifier"), version=int(raw.get("version", 1)),
+        description=raw.get("description", ""), source=raw.get("source") or {},
+        fields=raw.get("fields") or {}, normalize=normalize, metadata=raw.get("metadata"),
+        notes=raw.get("notes", ""), origin=str(path),
+    )
+
+
+def list_manifests() -> list[Manifest]:
+    return [load_manifest(p) for p in sorted(MANIFEST_DIR.glob("*.yaml"))]

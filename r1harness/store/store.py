@@ -121,6 +121,7 @@ class Store:
 
     def sql(self, query: str, params: list | None = None):
         """Run SQL over the store and return a polars DataFrame."""
+        import duckdb
         import polars as pl
 
         with self.reader() as con:
@@ -129,10 +130,8 @@ class Store:
                 if rel is None:  # a statement with no result (e.g. SET)
                     return pl.DataFrame()
                 return pl.from_arrow(rel.to_arrow_table())
-            except Exception as exc:
-                if type(exc).__module__.startswith("duckdb"):
-                    raise StoreError(f"SQL failed: {exc}") from exc
-                raise
+            except duckdb.Error as exc:
+                raise StoreError(f"SQL failed: {exc}") from exc
 
     def arrow(self, query: str, params: list | None = None):
         """Run SQL over the store and return a pyarrow Table."""

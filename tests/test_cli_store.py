@@ -1,0 +1,80 @@
+"""`r1h ingest`, `r1h sql`, `r1h tables`, and --help with an example on every command."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from r1harness.cli import build_parser, main
+
+
+def _ingest_aime(store_path, capsys):
+    assert main(["ingest", "--manifest", "aime24", "--store", str(store_path)]) == 0
+    return capsys.readouterr().out
+
+
+def test_ingest_then_sql_in_every_format(tmp_path, capsys, shared_data):
+    st = tmp_path / "s"
+    assert "aime24: read 30, new 30" in _ingest_aime(st, capsys)
+    q = "SELECT dataset, count(*) AS n FROM prompts GROUP BY 1"
+    assert main(["sql", q, "--store", str(st), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"dataset": "aime24", "n": 30}]
+    assert main(["sql", q, "--store", str(st), "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["dataset,n", "aime24,30"]
+    assert main(["sql", q, "--store", str(st)]) == 0
+    assert "aime24" in capsys.readouterr().out
+    out = tmp_path / "o.parquet"
+    assert main(["sql", q, "--store", str(st), "--format", "parquet", "--out", str(out)]) == 0
+    import polars as pl
+
+    assert pl.read_parquet(out).to_dicts() == [{"dataset": "aime24", "n": 30}]
+
+
+def test_sql_reads_the_query_from_stdin(tmp_path, capsys, monkeypatch, shared_data):
+    import io
+
+    st = tmp_path / "s"
+    _ingest_aime(st, capsys)
+    monkeypatch.setattr("sys.stdin", io.StringIO("SELECT max(answer::INT) AS m FROM prompts"))
+    assert main(["sql", "--store", str(st), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"m": 902}]
+
+
+def test_store_comes_from_env(tmp_path, capsys, monkeypatch, shared_data):
+    monkeypatch.setenv("R1H_STORE", str(tmp_path / "env-store"))
+    assert main(["ingest", "--manifest", "amc23"]) == 0
+    capsys.readouterr()
+    assert main(["tables", "--format", "json"]) == 0
+    counts = {r["table"]: r["rows"] for r in json.loads(capsys.readouterr().out)}
+    assert counts["prompts"] == 40 and counts["runs"] == 1
+
+
+def test_user_errors_exit_1_with_a_message(tmp_path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"problem": "a"}\nnot json\n')
+    assert main(["ingest", str(bad), "--dataset", "b", "--store", str(tmp_path / "s")]) == 1
+    assert "bad.jsonl:2: malformed JSON" in capsys.readouterr().err
+    assert main(["ingest", str(bad), "--store", str(tmp_path / "s")]) == 1
+    assert "--dataset NAME is required" in capsys.readouterr().err
+    assert main(["ingest", str(bad), "--dataset", "b", "--map", "problem", "--store", str(tmp_path / "s")]) == 1
+    assert "FIELD=COLUMN" in capsys.readouterr().err
+    assert main(["sql", "SELEC 1", "--store", str(tmp_path / "s")]) == 1
+    assert "SQL failed" in capsys.readouterr().err
+
+
+def test_every_command_has_help_with_an_example():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    assert {"ingest", "sql", "tables"} <= set(sub.choices)
+    for name, p in sub.choices.items():
+        text = p.format_help()
+        assert "example" in text and "r1h " in text, f"`r1h {name} --help` shows no example"
+
+
+def test_python_m_entry_point(tmp_path):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "r1harness", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "ingest" in out.stdout

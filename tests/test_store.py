@@ -195,3 +195,45 @@ def test_arrow_append_and_polars_append(store):
     assert store.append("rollouts", pl.DataFrame(_rollouts(5))).written == 2
     assert store.arrow("SELECT * FROM rollouts").num_rows == 5
     assert prompt_id("d", "p") == prompt_id("d", "p") != prompt_id("d", "q")
+
+
+def test_index_confirms_key_collisions_against_real_ids(store):
+    # Same first 16 hex digits (the index key), different ids: a candidate, but not a duplicate.
+    a, b = "0123456789abcdef" + "0" * 16, "0123456789abcdef" + "f" * 16
+    row = _rollouts(1)[0]
+    store.append("rollouts", [{**row, "rollout_id": a}])
+    result = store.append("rollouts", [{**row, "rollout_id": b}, {**row, "rollout_id": a}])
+    assert (result.written, result.skipped_existing) == (1, 1)
+    assert sorted(store.sql("SELECT rollout_id FROM rollouts")["rollout_id"].to_list()) == [a, b]
+
+
+def test_fresh_store_object_sees_other_writers_ids(tmp_path):
+    writer, other = Store.open(tmp_path / "s"), Store.open(tmp_path / "s")
+    rows = _rollouts(20)
+    assert writer.append("rollouts", rows[:10]).written == 10
+    assert other.append("rollouts", rows).written == 10  # other's index picks up writer's batch
+    assert writer.append("rollouts", rows).written == 0   # and writer's index picks up other's
+    assert writer.existing_ids("rollouts", [rows[0]["rollout_id"], "nope"]) == {rows[0]["rollout_id"]}
+
+
+def test_a_new_migration_is_applied_once_and_old_shards_gain_its_column(tmp_path, monkeypatch):
+    import r1harness.store.migrations as migrations
+    from r1harness.store import schema, shards
+
+    store = Store.open(tmp_path / "s")
+    store.append("rollouts", _rollouts(3))
+    extra = schema.Column("judge_note", pa.string())
+    new_spec = schema.ShardTable("rollouts", "rollout_id", (*schema.ROLLOUTS.columns, extra))
+
+    def add_column(st):
+        shards.write_batch(st.root, "rollouts", new_spec.schema.empty_table(), batch_name="schema-0002")
+
+    monkeypatch.setitem(schema.SHARD_TABLES, "rollouts", new_spec)
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, ("0002_judge_note", add_column)])
+    store = Store.open(tmp_path / "s")
+    store.append("rollouts", [{**_rollouts(1, start=99)[0], "judge_note": "ok"}])
+    Store.open(tmp_path / "s")  # applied once only
+    assert store.sql("SELECT name FROM migrations ORDER BY name")["name"].to_list() == \
+        ["0001_initial", "0002_judge_note"]
+    notes = store.sql("SELECT judge_note FROM rollouts ORDER BY judge_note NULLS FIRST")["judge_note"].to_list()
+    assert notes == [None, None, None, "ok"]

@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from r1harness.errors import SchemaError
 from r1harness.store.schema import ShardTable
@@ -44,7 +43,7 @@ def conform(table: pa.Table, spec: ShardTable) -> pa.Table:
                 raise SchemaError(f"column {spec.name}.{col.name} must be {col.type}, got {arr.type}: {exc}") \
                     from exc
         elif col.name == "created_at":
-            arr = pa.array([dt.datetime.now(dt.timezone.utc)] * n, type=col.type)
+            arr = pa.repeat(pa.scalar(dt.datetime.now(dt.timezone.utc), type=col.type), n)
         elif col.required:
             raise SchemaError(f"rows for {spec.name!r} lack required column {col.name!r} "
                               f"(required: {spec.required})")
@@ -54,14 +53,3 @@ def conform(table: pa.Table, spec: ShardTable) -> pa.Table:
             raise SchemaError(f"column {spec.name}.{col.name} is required but has {arr.null_count} null(s)")
         arrays.append(arr)
     return pa.Table.from_arrays(arrays, schema=spec.schema)
-
-
-def dedup_by_id(table: pa.Table, id_column: str) -> tuple[pa.Table, int]:
-    """Keep the first row of each id; returns (table, number of rows merged away)."""
-    ids = table.column(id_column)
-    if pc.count_distinct(ids).as_py() == table.num_rows:
-        return table, 0
-    indices = pa.table({"id": ids, "i": pa.array(range(table.num_rows), pa.int64())}) \
-        .group_by("id", use_threads=False).aggregate([("i", "min")]).column("i_min")
-    kept = table.take(pc.take(indices, pc.sort_indices(indices)))
-    return kept, table.num_rows - kept.num_rows

@@ -11,12 +11,14 @@ import os
 import shutil
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 ROW_GROUP_ROWS = 128 * 1024
+PARALLEL_MIN_ROWS = 100_000  # big batches are split into files written on parallel threads
 STAGING_MAX_AGE_S = 6 * 3600  # staging dirs older than this belong to dead writers
 
 
@@ -39,11 +41,18 @@ def write_batch(root: Path, table: str, data: pa.Table, *, batch_name: str | Non
     staging = root / "_staging" / f"{table}-{name}-{uuid.uuid4().hex[:6]}"
     staging.mkdir(parents=True)
     try:
-        for i, start in enumerate(range(0, max(data.num_rows, 1), max_rows_per_file)):
-            part = data.slice(start, max_rows_per_file)
+        parts = _split(data, max_rows_per_file)
+
+        def write(i: int) -> None:  # pyarrow releases the GIL while encoding and compressing
             path = staging / f"part-{i:05d}.parquet"
-            pq.write_table(part, path, compression=compression, row_group_size=ROW_GROUP_ROWS)
+            pq.write_table(parts[i], path, compression=compression, row_group_size=ROW_GROUP_ROWS)
             _fsync(path)
+
+        if len(parts) == 1:
+            write(0)
+        else:
+            with ThreadPoolExecutor(max_workers=min(len(parts), os.cpu_count() or 1, 4)) as pool:
+                list(pool.map(write, range(len(parts))))
         final = table_dir(root, table) / name
         final.parent.mkdir(parents=True, exist_ok=True)
         os.rename(staging, final)  # the commit point
@@ -52,6 +61,14 @@ def write_batch(root: Path, table: str, data: pa.Table, *, batch_name: str | Non
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _split(data: pa.Table, max_rows_per_file: int) -> list[pa.Table]:
+    n_files = max(1, -(-data.num_rows // max_rows_per_file))
+    if data.num_rows >= PARALLEL_MIN_ROWS:
+        n_files = max(n_files, min(os.cpu_count() or 1, 4))
+    size = max(1, -(-data.num_rows // n_files))
+    return [data.slice(start, size) for start in range(0, max(data.num_rows, 1), size)]
 
 
 def clean_staging(root: Path, max_age_s: float = STAGING_MAX_AGE_S) -> int:

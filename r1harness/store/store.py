@@ -21,7 +21,8 @@ from typing import Any, Iterable, Iterator
 from r1harness.errors import SchemaError, StoreError
 from r1harness.store import shards
 from r1harness.store.catalog import catalog_connection, catalog_transaction
-from r1harness.store.rows import conform, dedup_by_id, to_arrow
+from r1harness.store.id_index import IdIndex, id_keys, unique_first
+from r1harness.store.rows import conform, to_arrow
 from r1harness.store.schema import ALL_TABLES, CATALOG_TABLES, SHARD_TABLES
 from r1harness.store.views import VIEWS
 
@@ -45,6 +46,7 @@ class Store:
     def __init__(self, root: Path):
         self.root = Path(root)
         self.catalog_path = self.root / "catalog.duckdb"
+        self._indexes: dict[str, IdIndex] = {}
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
@@ -89,8 +91,11 @@ class Store:
         try:
             for name in SHARD_TABLES:
                 glob = shards.table_glob(self.root, name).replace("'", "''")
+                # Every append is cast to the current schema, so shards differ only after a migration
+                # added columns (it then writes another schema-* batch); only then union by name.
+                by_name = len(list(shards.table_dir(self.root, name).glob("schema-*"))) > 1
                 con.execute(f"CREATE VIEW {name} AS SELECT * FROM "
-                            f"read_parquet('{glob}', union_by_name = true)")
+                            f"read_parquet('{glob}', union_by_name = {str(by_name).lower()})")
             self._snapshot_catalog(con)
             for name, query in VIEWS.items():
                 con.execute(f"CREATE VIEW {name} AS {query}")
@@ -167,52 +172,62 @@ class Store:
         if table not in SHARD_TABLES:
             raise SchemaError(f"append() writes shard tables {list(SHARD_TABLES)}; "
                               f"{table!r} is a catalog table: use store.catalog_insert()")
-        spec = SHARD_TABLES[table]
-        data, merged = dedup_by_id(conform(to_arrow(rows), spec), spec.id_column)
-        seen_batches = self._batches(table)
+        id_col = SHARD_TABLES[table].id_column
+        data = conform(to_arrow(rows), SHARD_TABLES[table])
+        keys = id_keys(data.column(id_col))
+        keep = unique_first(keys, data.column(id_col))
+        merged = 0 if keep is None else data.num_rows - len(keep)
+        if keep is not None:
+            data, keys = data.take(keep), keys[keep]
         skipped = 0
         if skip_existing and data.num_rows:
-            data, skipped = self._drop_existing(table, data, seen_batches)
+            data, keys, skipped = self._drop_existing(table, data, keys)
         if not data.num_rows:
             return AppendResult(table, 0, skipped, merged)
-        # Optimistic concurrency: write outside the lock, re-check only batches that landed meanwhile.
+        # Serialise commits per table; re-check only if other writers committed batches meanwhile.
         with self._file_lock(f"append-{table}"):
-            new_batches = [b for b in self._batches(table) if b not in set(seen_batches)]
-            if skip_existing and new_batches:
-                data, late = self._drop_existing(table, data, new_batches)
+            index = self._index(table)
+            if skip_existing and any(b not in index.seen for b in self._batches(table)):
+                data, keys, late = self._drop_existing(table, data, keys)
                 skipped += late
             if not data.num_rows:
                 return AppendResult(table, 0, skipped, merged)
             batch = shards.write_batch(self.root, table, data)
+            index.add(batch.name, keys)
         return AppendResult(table, data.num_rows, skipped, merged, batch.name)
 
     def _batches(self, table: str) -> list[str]:
         d = shards.table_dir(self.root, table)
         return sorted(p.name for p in d.iterdir() if p.is_dir()) if d.exists() else []
 
-    def _drop_existing(self, table: str, data, batches: list[str]):
-        import duckdb
+    def _index(self, table: str) -> IdIndex:
+        if table not in self._indexes:
+            self._indexes[table] = IdIndex(SHARD_TABLES[table].id_column)
+        return self._indexes[table]
+
+    def _drop_existing(self, table: str, data, keys):
+        """Drop rows whose id is already stored: candidates from the index, confirmed on the real ids."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        files = [str(f) for b in batches for f in (shards.table_dir(self.root, table) / b).glob("*.parquet")]
-        if not files:
-            return data, 0
         id_col = SHARD_TABLES[table].id_column
-        con = duckdb.connect(":memory:")
-        try:
-            ids = pa.table({"id": data.column(id_col)})  # noqa: F841 (scanned by name below)
-            file_list = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
-            found = con.sql(
-                f"SELECT DISTINCT p.{id_col} AS id FROM read_parquet({file_list}) p "
-                f"SEMI JOIN ids ON p.{id_col} = ids.id").to_arrow_table()
-        finally:
-            con.close()
-        if not found.num_rows:
-            return data, 0
-        mask = pc.invert(pc.is_in(data.column(id_col), value_set=found.column("id")))
-        kept = data.filter(mask)
-        return kept, data.num_rows - kept.num_rows
+        index = self._index(table)
+        index.refresh(shards.table_dir(self.root, table), self._batches(table))
+        candidates = index.candidates(keys)
+        if not candidates.any():
+            return data, keys, 0
+        wanted = data.column(id_col).filter(pa.array(candidates, pa.bool_()))
+        found = []
+        for batch in index.batches_holding(keys[candidates]):
+            for f in sorted((shards.table_dir(self.root, table) / batch).glob("*.parquet")):
+                ids = pq_read_ids(f, id_col)
+                found.append(ids.filter(pc.is_in(ids, value_set=wanted)))
+        if not found:
+            return data, keys, 0
+        present = pc.is_in(data.column(id_col), value_set=pa.chunked_array(found).combine_chunks())
+        keep = pc.invert(present)
+        return data.filter(keep), keys[~present.to_numpy(zero_copy_only=False)], \
+            int(pc.sum(present).as_py() or 0)
 
     def existing_ids(self, table: str, ids: Iterable[str]) -> set[str]:
         """Which of `ids` are already in a shard table (for jobs that skip work already done)."""
@@ -220,7 +235,7 @@ class Store:
 
         spec = SHARD_TABLES[table]
         probe = pa.table({spec.id_column: pa.array(list(ids), pa.string())})
-        kept, _ = self._drop_existing(table, probe, self._batches(table))
+        kept, _, _ = self._drop_existing(table, probe, id_keys(probe.column(0)))
         return set(probe.column(0).to_pylist()) - set(kept.column(0).to_pylist())
 
     # -- the catalog -----------------------------------------------------------------------------
@@ -245,6 +260,12 @@ class Store:
 
     def catalog_read_only(self):
         return catalog_connection(self.catalog_path, read_only=True)
+
+
+def pq_read_ids(path, column: str):
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path, columns=[column]).column(0).combine_chunks()
 
 
 def _ident(name: str) -> str:

@@ -13,17 +13,18 @@ VIEWS: dict[str, str] = {
             PARTITION BY model, benchmark, benchmark_version, metric ORDER BY created_at DESC) = 1
     """,
     # R1-Zero's curves: accuracy and response length per training step, from the rollouts themselves.
+    # stage 'grpo' = the training rollouts of that step; 'eval' = held-out prompts scored at that step.
     "rollout_stats_by_step": """
-        SELECT r.run_id, r.step,
+        SELECT r.run_id, r.stage, r.step,
                count(*) AS n_rollouts,
                avg(w.score) AS accuracy,
                avg(r.completion_tokens) AS mean_completion_tokens,
                avg(r.reward) AS mean_reward
         FROM rollouts r
         LEFT JOIN (SELECT rollout_id, any_value(score) AS score FROM rewards
-                   WHERE verifier IN ('math', 'accuracy') GROUP BY rollout_id) w USING (rollout_id)
+                   WHERE verifier IN ('math', 'accuracy', 'countdown') GROUP BY rollout_id) w USING (rollout_id)
         WHERE r.step IS NOT NULL
-        GROUP BY r.run_id, r.step
+        GROUP BY r.run_id, r.stage, r.step
     """,
     # Share of completions using reflection words per step: the "aha moment" monitor.
     "reflection_words_by_step": """
@@ -33,4 +34,59 @@ VIEWS: dict[str, str] = {
                    AS reflection_share
         FROM rollouts WHERE step IS NOT NULL GROUP BY run_id, step
     """,
+    # Samples of sets whose build finished (status 'ready'): what SFT and export read. Samples of a
+    # building, failed or killed build stay invisible here (see r1harness/curate/sets.py).
+    "ready_sft_samples": """
+        SELECT s.* FROM sft_samples s
+        JOIN sets t ON t.name = s.set_name AND t.version = s.set_version AND t.status = 'ready'
+    """,
 }
+
+# --- evaluation views (r1harness/evals) -------------------------------------------------------------
+# pass@1 and unbiased pass@k straight from rollouts + rewards, per problem and per (model, dataset,
+# template, sampling, verifier). Infrastructure failures (timeout/error) are left out of n, never counted
+# wrong; the latest reward per (rollout, verifier) counts. pass@k uses the product form of Chen et al.:
+# 1 - prod_{i=n-c+1}^{n} (1 - k/i). cons@k needs math-verify equivalence classes, so it is computed in
+# Python (r1harness/evals/aggregate.py) and read from eval_results, not recomputed here.
+VIEWS["eval_problem_stats"] = """
+    WITH latest AS (
+        SELECT rollout_id, verifier, status FROM rewards
+        QUALIFY row_number() OVER (PARTITION BY rollout_id, verifier ORDER BY created_at DESC) = 1)
+    SELECT r.model, p.dataset, r.template, r.sampling, l.verifier, r.prompt_id,
+           count(*)::BIGINT AS n, sum(CASE WHEN l.status = 'correct' THEN 1 ELSE 0 END)::BIGINT AS c,
+           avg(CASE WHEN l.status = 'correct' THEN 1.0 ELSE 0.0 END) AS pass_at_1
+    FROM rollouts r
+    JOIN latest l USING (rollout_id)
+    JOIN prompts p USING (prompt_id)
+    WHERE l.status NOT IN ('timeout', 'error')
+    GROUP BY ALL
+"""
+
+
+def _pass_at_k_sql(k: int) -> str:
+    """Per-problem unbiased pass@k as SQL over integer columns n, c (NULL when n < k)."""
+    return (f"CASE WHEN n < {k} THEN NULL WHEN c = 0 THEN 0.0 WHEN n - c < {k} THEN 1.0 ELSE 1.0 - list_product("
+            f"list_transform(range(n - c + 1, n + 1), lambda i: 1.0 - {k}.0 / i)) END")
+
+
+VIEWS["eval_pass_at_k"] = f"""
+    SELECT model, dataset, template, sampling, verifier,
+           count(*) AS n_problems, sum(n) AS n_samples, min(n) AS min_n,
+           avg(pass_at_1) AS pass_at_1,
+           avg({_pass_at_k_sql(4)}) AS pass_at_4,
+           avg({_pass_at_k_sql(16)}) AS pass_at_16,
+           avg({_pass_at_k_sql(64)}) AS pass_at_64
+    FROM eval_problem_stats
+    GROUP BY ALL
+"""
+# Latest eval result per (model, benchmark, version, protocol, metric): the leaderboard that keeps
+# different protocols (n, sampling, template, verifier version, --limit) apart.
+VIEWS["leaderboard_by_protocol"] = """
+    SELECT model, benchmark, benchmark_version, md5(CAST(protocol AS VARCHAR)) AS protocol_hash, metric, value,
+           ci_low, ci_high, n_problems, n_samples, protocol, run_id, created_at
+    FROM eval_results
+    WHERE breakdown IS NULL
+    QUALIFY row_number() OVER (
+        PARTITION BY model, benchmark, benchmark_version, md5(CAST(protocol AS VARCHAR)), metric
+        ORDER BY created_at DESC) = 1
+"""

@@ -71,7 +71,10 @@ class IdIndex:
         self.key_batches: list[tuple[np.ndarray, str]] = []  # (sorted keys, batch) to confirm candidates
 
     def refresh(self, table_dir: Path, batches: list[str]) -> None:
-        """Load the ids of batches this index has not seen yet."""
+        """Load the ids of batches this index has not seen yet; forget batches no longer visible."""
+        visible = set(batches)
+        if any(b not in visible for _, b in self.key_batches):  # compacted away: its keys live on
+            self.key_batches = [(k, b) for k, b in self.key_batches if b in visible]
         for batch in batches:
             if batch in self.seen:
                 continue

@@ -90,12 +90,13 @@ class Store:
         con = duckdb.connect(":memory:")
         try:
             for name in SHARD_TABLES:
-                glob = shards.table_glob(self.root, name).replace("'", "''")
+                files = [str(f).replace("'", "''") for f in shards.shard_files(self.root, name)]
                 # Every append is cast to the current schema, so shards differ only after a migration
                 # added columns (it then writes another schema-* batch); only then union by name.
-                by_name = len(list(shards.table_dir(self.root, name).glob("schema-*"))) > 1
+                by_name = sum(f.split("/")[-2].startswith(shards.SCHEMA_PREFIX) for f in files) > 1
+                file_list = "[" + ", ".join(f"'{f}'" for f in files) + "]"
                 con.execute(f"CREATE VIEW {name} AS SELECT * FROM "
-                            f"read_parquet('{glob}', union_by_name = {str(by_name).lower()})")
+                            f"read_parquet({file_list}, union_by_name = {str(by_name).lower()})")
             self._snapshot_catalog(con)
             for name, query in VIEWS.items():
                 con.execute(f"CREATE VIEW {name} AS {query}")
@@ -197,8 +198,7 @@ class Store:
         return AppendResult(table, data.num_rows, skipped, merged, batch.name)
 
     def _batches(self, table: str) -> list[str]:
-        d = shards.table_dir(self.root, table)
-        return sorted(p.name for p in d.iterdir() if p.is_dir()) if d.exists() else []
+        return shards.visible_batches(self.root, table)
 
     def _index(self, table: str) -> IdIndex:
         if table not in self._indexes:
@@ -228,6 +228,32 @@ class Store:
         keep = pc.invert(present)
         return data.filter(keep), keys[~present.to_numpy(zero_copy_only=False)], \
             int(pc.sum(present).as_py() or 0)
+
+    def compact(self, table: str, *, grace_s: float = 600.0, max_batch_rows: int = 200_000) -> dict:
+        """Merge a shard table's small batches (< max_batch_rows rows each) into one, atomically: readers
+        never see a row twice or miss one. Batches replaced by earlier compactions are deleted once
+        `grace_s` has passed (a query that listed them just before can still read them)."""
+        import pyarrow.parquet as pq
+
+        if table not in SHARD_TABLES:
+            raise SchemaError(f"compact() works on shard tables {list(SHARD_TABLES)}, not {table!r}")
+        d = shards.table_dir(self.root, table)
+        with self._file_lock(f"append-{table}"):
+            deleted = shards.delete_superseded(self.root, table, grace_s)
+            batches = [b for b in self._batches(table) if not b.startswith(shards.SCHEMA_PREFIX)
+                       and _batch_rows(d / b) < max_batch_rows]
+            if len(batches) < 2:
+                return {"table": table, "merged_batches": 0, "rows": 0, "deleted_batches": deleted}
+            spec = SHARD_TABLES[table]
+            parts = [conform(pq.read_table(f), spec) for b in batches for f in sorted((d / b).glob("*.parquet"))]
+            import pyarrow as pa
+
+            data = pa.concat_tables(parts)
+            batch = shards.write_batch(self.root, table, data, batch_name=shards.new_batch_name("compact-"),
+                                       supersedes=batches)
+            self._index(table).add(batch.name, id_keys(data.column(spec.id_column)))
+        return {"table": table, "merged_batches": len(batches), "rows": data.num_rows, "batch": batch.name,
+                "deleted_batches": deleted}
 
     def existing_ids(self, table: str, ids: Iterable[str]) -> set[str]:
         """Which of `ids` are already in a shard table (for jobs that skip work already done)."""
@@ -260,6 +286,12 @@ class Store:
 
     def catalog_read_only(self):
         return catalog_connection(self.catalog_path, read_only=True)
+
+
+def _batch_rows(batch_dir: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in batch_dir.glob("*.parquet"))
 
 
 def pq_read_ids(path, column: str):

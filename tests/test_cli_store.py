@@ -78,3 +78,9 @@ def test_python_m_entry_point(tmp_path):
 
     out = subprocess.run([sys.executable, "-m", "r1harness", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "ingest" in out.stdout
+
+
+def test_sql_on_a_missing_store_does_not_create_one(tmp_path, capsys):
+    typo = tmp_path / "typo-store"
+    assert main(["sql", "SELECT 1", "--store", str(typo)]) == 1
+    assert "no store at" in capsys.readouterr().err and not typo.exists()

@@ -26,7 +26,7 @@ def run_sql(args) -> int:
     if not query.strip():
         print("r1h sql: no query given (pass it as an argument or on stdin)", file=sys.stderr)
         return 2
-    emit(open_store(args).sql(query), args.format, args.out)
+    emit(open_store(args, create=False).sql(query), args.format, args.out)
     return 0
 
 
@@ -35,7 +35,7 @@ def run_tables(args) -> int:
 
     from r1harness.store.schema import SHARD_TABLES
 
-    counts = open_store(args).tables()
+    counts = open_store(args, create=False).tables()
     df = pl.DataFrame({"table": list(counts), "rows": list(counts.values()),
                        "kind": ["shards" if t in SHARD_TABLES else "catalog" for t in counts]})
     emit(df, args.format, args.out)

@@ -26,6 +26,19 @@ VIEWS: dict[str, str] = {
         WHERE r.step IS NOT NULL
         GROUP BY r.run_id, r.stage, r.step
     """,
+    # Held-out evaluation during training (stage 'eval', written by r1harness.train): mean score per
+    # verifier, step and decoding (greedy vs sampled), with response length. R1-Zero's held-out curves.
+    "eval_scores_by_step": """
+        SELECT r.run_id, r.step,
+               CASE WHEN json_extract_string(r.sampling, '$.greedy') = 'true' THEN 'greedy' ELSE 'sampled' END
+                   AS decoding,
+               w.verifier, count(*) AS n, avg(w.score) AS mean_score,
+               count(*) FILTER (WHERE w.score IS NULL) AS infra_failures,
+               avg(r.completion_tokens) AS mean_completion_tokens
+        FROM rollouts r JOIN rewards w USING (rollout_id)
+        WHERE r.stage = 'eval' AND r.step IS NOT NULL
+        GROUP BY ALL
+    """,
     # Share of completions using reflection words per step: the "aha moment" monitor.
     "reflection_words_by_step": """
         SELECT run_id, step, count(*) AS n_rollouts,

@@ -1,0 +1,158 @@
+"""R1-Zero in miniature: pretrain a tiny base on plain prose, then GRPO with accuracy + format rewards.
+
+Per seed: build a corpus (held-out problems excluded; a small share of documents in the `<think>/<answer>`
+layout), train a tokenizer and a tiny LM, pretrain it briefly, then run GRPO on the train prompts with the
+R1-Zero template while a callback evaluates held-out prompts at step 0 (the base) and every few steps. All
+of it lands in the store, so the curves are SQL (see `curve_sql`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from r1harness.errors import ConfigError
+from r1harness.train.config import GRPORunConfig, from_dict, read_yaml, _set_dotted
+
+
+@dataclass(frozen=True)
+class MiniatureRecipe:
+    task: dict = field(default_factory=lambda: {"name": "arithmetic", "params": {"digits": 2}})
+    dataset: str = "r1zero_arithmetic"    # prompts.dataset for the train/test splits
+    data_seed: int = 1234
+    train_prompts: int = 2000
+    heldout_prompts: int = 200
+    corpus: dict = field(default_factory=lambda: {"documents": 20000, "format_share": 0.05})
+    model: dict = field(default_factory=lambda: {"arch": "qwen2", "layers": 4, "hidden": 128, "heads": 4})
+    pretrain: dict = field(default_factory=dict)        # SFTConfig options for the base's pretraining
+    pretrain_threads: int | None = None
+    grpo: dict = field(default_factory=dict)            # GRPORunConfig keys except model/dataset/split
+    grpo_time_limit_s: float | None = 600.0             # stop GRPO (and evaluate) after this much wall time
+
+    def __post_init__(self):
+        if self.task.get("name") not in ("arithmetic", "countdown"):
+            raise ConfigError(f"task.name must be arithmetic or countdown, got {self.task.get('name')!r}")
+        bad = {"model", "dataset", "split"} & set(self.grpo)
+        if bad:
+            raise ConfigError(f"grpo: {sorted(bad)} are set by the recipe itself; remove them")
+
+
+def load_recipe(path: str | Path | None, overrides: dict | None = None) -> MiniatureRecipe:
+    data = read_yaml(path) if path else {}
+    for key, value in (overrides or {}).items():
+        _set_dotted(data, key, value)
+    return from_dict(MiniatureRecipe, data, where=str(path or "recipe"))
+
+
+def task_prompts(recipe: MiniatureRecipe) -> tuple[list[dict], list[dict]]:
+    """(train, held-out) rows from the task generator; held-out problems never appear in train."""
+    from r1harness.tasks import get_task
+
+    gen = get_task(recipe.task["name"])
+    params = recipe.task.get("params", {})
+    heldout = gen(recipe.heldout_prompts, recipe.data_seed + 1, **params)
+    held = {r["problem"] for r in heldout}
+    train = [r for r in gen(recipe.train_prompts + len(held), recipe.data_seed, **params)
+             if r["problem"] not in held][:recipe.train_prompts]
+    return train, heldout
+
+
+def ingest_task(store, recipe: MiniatureRecipe) -> dict:
+    """Append the train/test prompts (idempotent: prompt ids are content hashes)."""
+    from r1harness.store.ids import prompt_id
+
+    train, heldout = task_prompts(recipe)
+    verifier = "countdown" if recipe.task["name"] == "countdown" else "math"
+    rows = []
+    for split, part in (("train", train), ("test", heldout)):
+        for i, r in enumerate(part):
+            rows.append({"prompt_id": prompt_id(recipe.dataset, r["problem"]), "dataset": recipe.dataset,
+                         "split": split, "domain": "math", "problem": r["problem"], "answer": r["answer"],
+                         "verifier": verifier, "metadata": json.dumps(r["metadata"]),
+                         "source": f"generator:{recipe.task['name']}", "source_index": i})
+    res = store.append("prompts", rows)
+    return {"train": len(train), "test": len(heldout), "written": res.written}
+
+
+def build_base(recipe: MiniatureRecipe, seed: int, out_dir: Path) -> Path:
+    """Tokenizer + tiny LM + brief pretraining on the plain corpus; reuses a finished base in out_dir."""
+    from r1harness.tasks.corpus import pretraining_corpus
+    from r1harness.train.pretrain import pretrain
+    from r1harness.train.tiny_model import init_tiny_model
+
+    base = out_dir / "base"
+    if (base / "config.json").exists():
+        return base
+    _, heldout = task_prompts(recipe)
+    corpus = pretraining_corpus(recipe.corpus.get("documents", 20000), seed,
+                                format_share=recipe.corpus.get("format_share", 0.05),
+                                tasks={recipe.task["name"]: recipe.task.get("params", {})},
+                                exclude_problems={r["problem"] for r in heldout})
+    init = init_tiny_model(out_dir / "init", corpus=corpus[:4000], seed=seed, **recipe.model)
+    pretrain(init, corpus, base, seed=seed, threads=recipe.pretrain_threads, **recipe.pretrain)
+    return base
+
+
+def run_miniature(store, recipe: MiniatureRecipe, *, seeds: list[int], out_dir: str | Path) -> dict:
+    """Base + GRPO for each seed, one after the other; returns a summary per seed."""
+    ingest_task(store, recipe)
+    results = {}
+    for seed in seeds:
+        seed_dir = Path(out_dir) / f"seed{seed}"
+        t0 = time.time()
+        base = build_base(recipe, seed, seed_dir)
+        t1 = time.time()
+        summary = grpo_from_base(store, recipe, seed, base, seed_dir)
+        results[seed] = {**summary, "pretrain_s": round(t1 - t0, 1), "grpo_s": round(time.time() - t1, 1)}
+    return results
+
+
+def grpo_from_base(store, recipe: MiniatureRecipe, seed: int, base: Path, seed_dir: Path) -> dict:
+    """GRPO on the recipe's train split with held-out evaluation on its test split."""
+    from r1harness.train.grpo import run_grpo
+
+    grpo = {"eval": {"every": 10}, **recipe.grpo}
+    grpo["eval"] = {"dataset": recipe.dataset, "split": "test", "max_prompts": recipe.heldout_prompts,
+                    **grpo.get("eval", {})}
+    config = from_dict(GRPORunConfig, {**grpo, "model": str(base), "dataset": recipe.dataset, "split": "train",
+                                       "seed": seed, "output_dir": str(seed_dir / "grpo"),
+                                       "run_name": f"r1zero_tiny seed {seed}"}, where="recipe.grpo")
+    return run_grpo(store, config, callbacks=[_time_limit(recipe.grpo_time_limit_s)])
+
+
+def _time_limit(seconds: float | None):
+    from transformers import TrainerCallback
+
+    class TimeLimit(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.start = time.time()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if seconds and time.time() - self.start > seconds:
+                control.should_training_stop = True
+
+    return TimeLimit()
+
+
+def curve_sql(run_ids: list[str] | None = None) -> str:
+    """Held-out accuracy (strict = math verifier on <answer>; final_number = format-blind), format and
+    response length per step and decoding, straight from rollouts + rewards."""
+    where = "" if not run_ids else "AND r.run_id IN (" + ", ".join(f"'{x}'" for x in run_ids) + ")"
+    return f"""
+        SELECT r.run_id, r.step,
+               CASE WHEN json_extract(r.sampling, '$.greedy') = 'true' THEN 'greedy' ELSE 'sampled' END AS decoding,
+               count(DISTINCT r.rollout_id) AS n,
+               avg(CASE WHEN w.verifier = 'math' THEN w.score END) AS accuracy,
+               avg(CASE WHEN w.verifier = 'final_number' THEN w.score END) AS final_number_accuracy,
+               avg(CASE WHEN w.verifier LIKE 'format%' THEN w.score END) AS format,
+               avg(r.completion_tokens) AS mean_completion_tokens
+        FROM rollouts r JOIN rewards w USING (rollout_id)
+        WHERE r.stage = 'eval' {where}
+        GROUP BY ALL ORDER BY r.run_id, decoding, r.step"""
+
+
+def recipe_dict(recipe: MiniatureRecipe) -> dict:
+    return dataclasses.asdict(recipe)

@@ -89,6 +89,9 @@ class Store:
 
         con = duckdb.connect(":memory:")
         try:
+            # Each reader is a fresh connection, so DuckDB's in-RAM cache of Parquet files buys nothing
+            # and holds whole files in memory (measured: 11 GB -> 4.4 GB peak for a 5M-row curation).
+            con.execute("SET enable_external_file_cache = false")
             for name in SHARD_TABLES:
                 files = [str(f).replace("'", "''") for f in shards.shard_files(self.root, name)]
                 # Every append is cast to the current schema, so shards differ only after a migration

@@ -1,26 +1,31 @@
-"""`r1h demo`: the main job on the embedded defaults. (Placeholder until the pipeline lands.)"""
+"""`r1h demo`: the main job on the embedded defaults: the `tiny` pipeline on the CPU, then the leaderboard
+and the report's path. Rerunning resumes where a killed demo stopped."""
 
 from __future__ import annotations
 
-from r1harness.commands._common import add_command, add_store_arg, emit, open_store
+from r1harness.commands._common import add_command, add_store_arg, open_store
 
 
 def register(sub) -> None:
-    p = add_command(sub, "demo", help="run the main job on the embedded defaults", example="r1h demo")
+    p = add_command(
+        sub,
+        "demo",
+        help="run the R1 pipeline in miniature (tiny models, CPU, < 20 min) and report",
+        example="r1h demo            # store ./r1h-store, models under runs/, report under reports/tiny",
+    )
     add_store_arg(p)
+    p.add_argument("--config", default="tiny", help="pipeline config (default tiny)")
+    p.add_argument("--fresh", action="store_true", help="start over instead of resuming")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    import polars as pl
+    from r1harness.commands.pipeline import print_outcome
+    from r1harness.pipeline import load_pipeline_config, run_pipeline
 
-    from r1harness.ingest import ingest_manifest, list_manifests
-
+    config = load_pipeline_config(args.config)
     store = open_store(args)
-    for manifest in list_manifests():
-        if manifest.local_path is not None and manifest.local_path.exists():
-            ingest_manifest(store, manifest)
-    counts = store.tables()
-    emit(pl.DataFrame({"table": list(counts), "rows": list(counts.values())}), "table")
-    print(f"store: {store.root}")
+    print(f"r1h demo: pipeline {config.name} on store {store.root} (rerun to resume after an interruption)")
+    result = run_pipeline(store, config, fresh=args.fresh)
+    print_outcome(store, result)
     return 0

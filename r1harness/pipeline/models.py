@@ -1,0 +1,93 @@
+"""Starting models for a pipeline: a hub id / local folder as is, or a tiny *base* model built here.
+
+A tiny base model is built with the tiny-model kit (`r1harness.train.tiny_model`) and pretrained briefly on
+the plain-text corpus (`r1harness.tasks.corpus`, held-out problems excluded), so it has seen the tasks in
+prose and only rarely in the `<think>/<answer>` layout: R1-Zero has a format to discover.
+
+Its chat template is set to the pipeline's prompt template (user turn = the template around the problem,
+assistant turn after it), so an SFT on chat messages (cold start, second SFT, distillation) trains exactly
+the text GRPO prompts with and evaluation samples from: one prompt distribution through every stage, as
+the paper's model sees one chat format.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from r1harness.pipeline.config import ModelSpec
+
+DONE_FILE = "r1h_model_ready.json"
+
+
+def prompt_chat_template(template: str) -> str:
+    """A chat template rendering [user, assistant] as the prompt template around the user's problem,
+    followed by " " + the answer + EOS (the assistant turn is marked for completion-only loss)."""
+    from r1harness.train.templates import resolve
+
+    prefix, _, suffix = resolve(template).partition("{prompt}")
+    return (
+        "{%- for message in messages -%}"
+        "{%- if message['role'] == 'user' -%}"
+        "{{ " + json.dumps(prefix) + " + message['content'] + " + json.dumps(suffix) + " }}"
+        "{%- elif message['role'] == 'assistant' -%}"
+        "{% generation %}{{ ' ' + message['content'] + eos_token }}{% endgeneration %}"
+        "{%- endif -%}"
+        "{%- endfor -%}"
+    )
+
+
+def prepare_model(
+    spec: ModelSpec,
+    out_dir: Path,
+    *,
+    corpus_tasks: dict[str, dict],
+    exclude: set[str],
+    template: str,
+    chat_template: bool,
+    seed: int,
+    threads: int | None,
+) -> str:
+    """The path (or hub id) of the starting model; builds and pretrains a tiny one when asked.
+
+    Idempotent: a finished build leaves a marker file and is reused; a half-built folder is rebuilt."""
+    if not spec.is_tiny:
+        return spec.model
+    final = out_dir / "model"
+    if (final / DONE_FILE).exists():
+        return str(final)
+    from r1harness.tasks.corpus import pretraining_corpus
+    from r1harness.train.tiny_model import init_tiny_model
+
+    init_dir = out_dir / "init"
+    init_tiny_model(init_dir, seed=seed, **spec.tiny)
+    model_dir = init_dir
+    if spec.pretrain is not None:
+        opts = spec.pretrain
+        docs = pretraining_corpus(
+            int(opts.get("docs", 4000)),
+            int(opts.get("seed", seed)),
+            format_share=float(opts.get("format_share", 0.05)),
+            tasks=corpus_tasks,
+            template=template,
+            exclude_problems=frozenset(exclude),
+        )
+        from r1harness.train.pretrain import pretrain
+
+        model_dir = pretrain(init_dir, docs, final, seed=seed, threads=threads, **opts.get("trl", {}))
+    _finish(Path(model_dir), final, template if chat_template else None)
+    return str(final)
+
+
+def _finish(model_dir: Path, final: Path, template: str | None) -> None:
+    from transformers import AutoTokenizer
+
+    if model_dir != final:  # no pretraining: the initialised model is the base
+        import shutil
+
+        shutil.copytree(model_dir, final, dirs_exist_ok=True)
+    if template:
+        tok = AutoTokenizer.from_pretrained(final)
+        tok.chat_template = prompt_chat_template(template)
+        tok.save_pretrained(final)
+    (final / DONE_FILE).write_text(json.dumps({"chat_template": template}) + "\n")

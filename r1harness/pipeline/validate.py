@@ -1,0 +1,129 @@
+"""`r1h validate` for pipeline configs: everything that can be checked without a GPU, a model or a store.
+
+Registered in `r1harness.evals.validate.VALIDATORS["pipeline"]`. Checks: the YAML and every key; each GRPO
+and SFT stage builds its trainer config (unknown keys rejected) and its `trl:` options are fields of TRL's
+GRPOConfig / SFTConfig; reward verifiers are registered; templates, curation recipes, eval protocol,
+benchmark manifests and specs exist; the backend is known (vllm is not imported).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from r1harness.errors import ConfigError, R1HarnessError
+
+GRPO_STAGES = ("r1zero", "reasoning_rl", "final_rl", "distill_rl")
+SFT_STAGES = ("cold_start", "sft2", "distill_sft")
+
+
+def _ctx(config):
+    from r1harness.pipeline.context import Context
+
+    return Context(store=None, config=config, run_id="validate", work=Path("/nonexistent"), progress=False)
+
+
+def _trl_fields(name: str) -> set[str]:
+    import trl
+
+    return {f.name for f in dataclasses.fields(getattr(trl, name))}
+
+
+def _check(problems: list[str], where: str, fn) -> None:
+    try:
+        fn()
+    except (R1HarnessError, KeyError, ValueError, TypeError) as exc:
+        problems.append(f"{where}: {exc}")
+
+
+def _grpo(ctx, stage: str, problems: list[str]) -> None:
+    from r1harness.pipeline.training import grpo_config
+    from r1harness.verify.registry import VERIFIERS
+
+    config = grpo_config(ctx, stage, "model-placeholder")
+    unknown = sorted(set(config.trl) - _trl_fields("GRPOConfig"))
+    if unknown:
+        problems.append(f"{stage}.trl: unknown GRPOConfig option(s) {unknown}")
+    for r in config.rewards:
+        if r.verifier not in VERIFIERS:
+            problems.append(
+                f"{stage}.rewards.{r.name}: verifier {r.verifier!r} is not registered "
+                f"(known: {sorted(VERIFIERS)})"
+            )
+
+
+def _sft(ctx, stage: str, problems: list[str]) -> None:
+    from r1harness.pipeline.training import sft_config
+
+    config = sft_config(ctx, stage, "model-placeholder", "set@v1")
+    unknown = sorted(set(config.trl) - _trl_fields("SFTConfig"))
+    if unknown:
+        problems.append(f"{stage}.trl: unknown SFTConfig option(s) {unknown}")
+
+
+def _data(ctx, problems: list[str]) -> None:
+    from r1harness.curate import load_recipe
+    from r1harness.evals.spec import load_spec
+    from r1harness.generate.templates import get_template
+    from r1harness.ingest import load_manifest
+    from r1harness.pipeline.curation import pipeline_recipe, recipe_path
+    from r1harness.pipeline.evaluation import heldout_specs
+    from r1harness.train.templates import resolve
+
+    cfg = ctx.config
+    _check(problems, "template", lambda: resolve(cfg.template))
+    _check(problems, "eval_template", lambda: get_template(cfg.eval_template))
+    _check(problems, "eval_template", lambda: _same_prompt(cfg))
+    _check(
+        problems,
+        "cold_start.recipe",
+        lambda: load_recipe(recipe_path(ctx, cfg.cold_start.get("recipe", "tiny"))),
+    )
+    _check(
+        problems,
+        "rejection.recipe",
+        lambda: pipeline_recipe(
+            ctx,
+            cfg.rejection.recipe,
+            set_name="validate",
+            source="SELECT rollout_id FROM rollouts",
+            overrides=cfg.rejection.recipe_overrides,
+        ),
+    )
+    _check(problems, "eval", lambda: heldout_specs(ctx))
+    for name in cfg.prompts.benchmarks:
+        _check(problems, f"prompts.benchmarks.{name}", lambda n=name: load_manifest(n))
+    for name in cfg.prompts.eval_benchmarks:
+        _check(problems, f"prompts.eval_benchmarks.{name}", lambda n=name: load_spec(n))
+
+
+def _same_prompt(cfg) -> None:
+    """Training and evaluation must show a model the same prompt text, or the numbers compare nothing."""
+    from r1harness.generate.templates import get_template
+    from r1harness.train.templates import render
+
+    problem = "What is 12 + 34?"
+    train, ev = render(cfg.template, problem), get_template(cfg.eval_template).render(problem)
+    if train != ev:
+        raise ConfigError(
+            f"renders {ev!r} but template {cfg.template!r} renders {train!r}; pick the pair "
+            "that shows the model the same text (r1zero + r1-zero@1, plain + user-assistant@1)"
+        )
+
+
+def validate_pipeline_file(path: Path) -> list[str]:
+    """Problems found in a pipeline config (empty when valid); each names the file and the key."""
+    from r1harness.pipeline.config import load_pipeline_config
+
+    config = load_pipeline_config(path)  # a ConfigError here names the file and key
+    ctx = _ctx(config)
+    problems: list[str] = []
+    for stage in GRPO_STAGES:
+        _check(problems, stage, lambda s=stage: _grpo(ctx, s, problems))
+    for stage in SFT_STAGES:
+        _check(problems, stage, lambda s=stage: _sft(ctx, s, problems))
+    _data(ctx, problems)
+    return [p if p.startswith(str(path)) else f"{path}: {p}" for p in problems]
+
+
+__all__ = ["validate_pipeline_file"]

@@ -1,0 +1,115 @@
+"""Plain-language findings computed from the report's own query results (never typed in by hand).
+
+Each check states what the R1 paper reports, the measured numbers, and whether this run reproduces it.
+A check whose data is missing says nothing rather than guessing.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+WINDOW = 3  # steps averaged at the start and end of a curve, so one noisy step does not decide a trend
+
+
+def _ends(values: list[float]) -> tuple[float, float, int] | None:
+    """(mean of the first w points, mean of the last w points, w)."""
+    vals = [v for v in values if v is not None]
+    if len(vals) < 2:
+        return None
+    w = max(1, min(WINDOW, len(vals) // 2))
+    return sum(vals[:w]) / w, sum(vals[-w:]) / w, w
+
+
+def _verdict(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+def _runs_named(df, suffix: str) -> list[str]:
+    return [
+        r for r in df["run"].unique(maintain_order=True).to_list() if r == suffix or r.endswith("/" + suffix)
+    ]
+
+
+def r1zero_trends(curves, components) -> Iterator[str]:
+    for run in _runs_named(curves, "r1zero") if not curves.is_empty() else []:
+        for stage, what in (("eval", "held-out accuracy"), ("grpo", "training accuracy")):
+            part = curves.filter((curves["run"] == run) & (curves["stage"] == stage)).sort("step")
+            ends = _ends(part["accuracy"].to_list())
+            if ends:
+                yield (
+                    f"R1-Zero {what} rises over steps (paper: yes): {ends[0]:.3f} -> {ends[1]:.3f} "
+                    f"(mean of first/last {ends[2]} points, "
+                    f"steps {part['step'].min()}-{part['step'].max()}): "
+                    f"{_verdict(ends[1] > ends[0])}"
+                )
+    for run in _runs_named(components, "r1zero") if not components.is_empty() else []:
+        part = components.filter((components["run"] == run) & (components["component"] == "format")).sort(
+            "step"
+        )
+        ends = _ends(part["value"].to_list())
+        if ends:
+            yield (
+                f"R1-Zero format reward rises (paper: yes): {ends[0]:.3f} -> {ends[1]:.3f}: "
+                f"{_verdict(ends[1] > ends[0])}"
+            )
+
+
+def _metric(board, model: str, metric: str, bench: str) -> float | None:
+    hit = board.filter(
+        (board["model"] == model) & (board["metric"] == metric) & (board["benchmark"] == bench)
+    )
+    return None if hit.is_empty() else hit["value"][0]
+
+
+def cons_vs_pass(board) -> Iterator[str]:
+    if board.is_empty():
+        return
+    cons = board.filter(board["metric"].str.starts_with("cons@"))
+    pairs = [
+        (
+            r["model"],
+            r["benchmark"],
+            r["metric"],
+            r["value"],
+            _metric(board, r["model"], "pass@1", r["benchmark"]),
+        )
+        for r in cons.iter_rows(named=True)
+    ]
+    pairs = [p for p in pairs if p[3] is not None and p[4] is not None]
+    if pairs:
+        bad = [f"{m} on {b} ({k} {c:.3f} < pass@1 {p:.3f})" for m, b, k, c, p in pairs if c < p]
+        yield (
+            f"cons@k >= pass@1 (paper: yes) for {len(pairs) - len(bad)} of {len(pairs)} model/benchmark "
+            f"pairs" + (f"; not for {', '.join(bad)}" if bad else "") + f": {_verdict(not bad)}"
+        )
+
+
+def _compare(board, better: str, worse: str, claim: str) -> Iterator[str]:
+    if board.is_empty():
+        return
+    for bench in board["benchmark"].unique(maintain_order=True).to_list():
+        a, b = _metric(board, better, "pass@1", bench), _metric(board, worse, "pass@1", bench)
+        if a is not None and b is not None:
+            yield f"{claim} on {bench}: pass@1 {better} {a:.3f} vs {worse} {b:.3f}: {_verdict(a > b)}"
+
+
+def findings(frames: dict) -> list[str]:
+    board = frames.get("leaderboard")
+    out = list(r1zero_trends(frames["training_curves"], frames["reward_components"]))
+    out += list(cons_vs_pass(board))
+    models = set(board["model"].to_list()) if board is not None and not board.is_empty() else set()
+    second = next((m for m in ("final_rl", "sft2", "reasoning_rl") if m in models), None)
+    if second and "r1zero" in models:
+        out += _compare(
+            board, second, "r1zero", f"The second-stage model ({second}) beats R1-Zero (paper: yes)"
+        )
+    if "distill_sft" in models and "student" in models:
+        out += _compare(board, "distill_sft", "student", "The distilled student beats its starting point")
+    if "distill_sft" in models and "distill_rl" in models:
+        out += _compare(
+            board,
+            "distill_sft",
+            "distill_rl",
+            "Distillation beats RL on the same student for the same steps (paper: yes)",
+        )
+    return out

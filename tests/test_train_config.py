@@ -59,7 +59,7 @@ def test_sft_config_requires_a_set_and_overrides_parse():
 
 def test_shipped_recipes_parse():
     recipe = load_recipe(REPO / "datasets/recipes/r1zero_tiny.yaml")
-    assert recipe.corpus["format_share"] == 0.05 and recipe.grpo["trl"]["scale_rewards"] == "none"
+    assert recipe.corpus["format_share"] == 0.2 and recipe.grpo["trl"]["scale_rewards"] == "none"
     for name in ("grpo_arithmetic.yaml", "grpo_countdown.yaml"):
         config = load_config(GRPORunConfig, REPO / "datasets/recipes" / name)
         assert [r.name for r in config.rewards] == ["accuracy", "format"]

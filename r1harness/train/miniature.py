@@ -29,6 +29,9 @@ class MiniatureRecipe:
     model: dict = field(default_factory=lambda: {"arch": "qwen2", "layers": 4, "hidden": 128, "heads": 4})
     pretrain: dict = field(default_factory=dict)        # SFTConfig options for the base's pretraining
     pretrain_threads: int | None = None
+    # Optional second pretraining phase (same problems, another format share): SFTConfig options plus
+    # "format_share"; lets a base learn the skill longer while its formatted mode stays rare.
+    pretrain_continue: dict | None = None
     grpo: dict = field(default_factory=dict)            # GRPORunConfig keys except model/dataset/split
     grpo_time_limit_s: float | None = 600.0             # stop GRPO (and evaluate) after this much wall time
 
@@ -92,7 +95,17 @@ def build_base(recipe: MiniatureRecipe, seed: int, out_dir: Path) -> Path:
                                 tasks={recipe.task["name"]: recipe.task.get("params", {})},
                                 exclude_problems={r["problem"] for r in heldout})
     init = init_tiny_model(out_dir / "init", corpus=corpus[:4000], seed=seed, **recipe.model)
-    pretrain(init, corpus, base, seed=seed, threads=recipe.pretrain_threads, **recipe.pretrain)
+    if not recipe.pretrain_continue:
+        pretrain(init, corpus, base, seed=seed, threads=recipe.pretrain_threads, **recipe.pretrain)
+        return base
+    phase1 = pretrain(init, corpus, out_dir / "base_phase1", seed=seed, threads=recipe.pretrain_threads,
+                      **recipe.pretrain)
+    options = dict(recipe.pretrain_continue)
+    corpus = pretraining_corpus(recipe.corpus.get("documents", 20000), seed,
+                                format_share=options.pop("format_share", recipe.corpus.get("format_share", 0.05)),
+                                tasks={recipe.task["name"]: recipe.task.get("params", {})},
+                                exclude_problems={r["problem"] for r in heldout})
+    pretrain(phase1, corpus, base, seed=seed, threads=recipe.pretrain_threads, **options)
     return base
 
 

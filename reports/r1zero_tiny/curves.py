@@ -64,7 +64,7 @@ def plot(ev: pl.DataFrame, tr: pl.DataFrame, out: Path) -> None:
             g = (ev.filter((pl.col("config") == tag) & (pl.col("decoding") == "greedy"))
                  .group_by("step").agg(pl.col(col).mean().alias("m"), pl.col(col).min().alias("lo"),
                                        pl.col(col).max().alias("hi")).sort("step"))
-            ax.plot(g["step"], g["m"], marker="o", label=f"{tag} (greedy, 3 seeds)")
+            ax.plot(g["step"], g["m"], marker="o", label=f"{tag} (greedy, mean and min-max over seeds)")
             ax.fill_between(g["step"], g["lo"], g["hi"], alpha=0.2)
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("GRPO step")
@@ -95,7 +95,9 @@ def main() -> None:
     plot(ev, tr, out)
     with pl.Config(tbl_formatting="MARKDOWN", tbl_hide_dataframe_shape=True, tbl_rows=-1, tbl_cols=-1,
                    tbl_hide_column_data_types=True, fmt_str_lengths=40, tbl_width_chars=1000):
-        text = ["## Base vs final (held-out, 198 prompts; mean and max-min spread over 3 seeds)\n",
+        n_prompts = ev.filter(pl.col("decoding") == "greedy")["n"].max()
+        n_seeds = ev.select("config", "seed").unique().group_by("config").len()["len"].max()
+        text = [f"## Base vs final (held-out, {n_prompts} prompts; mean and max-min spread over {n_seeds} seeds)\n",
                 str(summary_table(ev)), "\n\n## Held-out curves per seed (greedy)\n",
                 str(ev.filter(pl.col("decoding") == "greedy").drop("run_id").sort("config", "seed", "step"))]
     (out / "curves.md").write_text("\n".join(text) + "\n")

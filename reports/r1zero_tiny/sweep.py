@@ -29,6 +29,7 @@ def main() -> None:
     ap.add_argument("--work", required=True)
     ap.add_argument("--tag", default="default")
     ap.add_argument("--recipe", default=RECIPE)
+    ap.add_argument("--base-seed", help="GRPO from W/bases/seed<THIS>/base (default: --seed; \"0c\" = continued)")
     ap.add_argument("-o", "--option", action="append", default=[])
     args = ap.parse_args()
     recipe = load_recipe(args.recipe, parse_overrides(args.option))
@@ -42,7 +43,8 @@ def main() -> None:
     run_dir = work / args.tag / f"seed{args.seed}"
     base = run_dir / "base"
     if not base.exists():
-        shutil.copytree(base_dir / "base", base)
+        seed_of_base = args.seed if args.base_seed is None else args.base_seed
+        shutil.copytree(work / "bases" / f"seed{seed_of_base}" / "base", base)
     store = Store.open(run_dir / "store")
     ingest_task(store, recipe)
     summary = grpo_from_base(store, recipe, args.seed, base, run_dir)

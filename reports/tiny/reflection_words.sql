@@ -1,5 +1,5 @@
 WITH RECURSIVE scope(run_id) AS (
-    SELECT run_id FROM runs WHERE run_id = 'pipeline-tiny-1bd5d3baaaf1'
+    SELECT run_id FROM runs WHERE run_id = 'pipeline-tiny-e1490dc4fddb'
     UNION ALL
     SELECT r.run_id FROM runs r JOIN scope s ON r.parent_run_id = s.run_id)
 SELECT coalesce(ru.name, w.run_id) AS run, w.step, w.n_rollouts, w.reflection_share

@@ -11,11 +11,12 @@ import contextlib
 import random
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 from r1harness.errors import StoreError
 
 LOCK_WAIT_S = 60.0
+T = TypeVar("T")
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -23,25 +24,32 @@ def _is_lock_error(exc: Exception) -> bool:
     return "lock" in text or "conflicting" in text or "being used" in text
 
 
-@contextlib.contextmanager
-def catalog_connection(path: Path, *, read_only: bool = False, wait_s: float = LOCK_WAIT_S) -> Iterator:
-    """Open the catalog, retrying on lock conflicts with jittered backoff; always closes it."""
+def retry_on_lock(action: Callable[[], T], what: str, *, wait_s: float = LOCK_WAIT_S) -> T:
+    """Run `action`, retrying with jittered backoff while another process holds the catalog's lock."""
     import duckdb
 
     deadline = time.monotonic() + wait_s
     delay = 0.005
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
-            break
+            return action()
         except duckdb.Error as exc:  # IOException on lock conflicts
             if not _is_lock_error(exc) or time.monotonic() > deadline:
                 raise StoreError(
-                    f"cannot open the store catalog {path}: {exc}. Another process may hold it; "
+                    f"cannot open {what}: {exc}. Another process may hold it; "
                     "wait for it to finish or check for a stuck r1h process."
                 ) from exc
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 0.2)
+
+
+@contextlib.contextmanager
+def catalog_connection(path: Path, *, read_only: bool = False, wait_s: float = LOCK_WAIT_S) -> Iterator:
+    """Open the catalog, retrying on lock conflicts; always closes it."""
+    import duckdb
+
+    con = retry_on_lock(lambda: duckdb.connect(str(path), read_only=read_only),
+                        f"the store catalog {path}", wait_s=wait_s)
     try:
         yield con
     finally:

@@ -20,7 +20,7 @@ from typing import Any, Iterable, Iterator
 
 from r1harness.errors import SchemaError, StoreError
 from r1harness.store import shards
-from r1harness.store.catalog import catalog_connection, catalog_transaction
+from r1harness.store.catalog import catalog_transaction, retry_on_lock
 from r1harness.store.id_index import IdIndex, id_keys, unique_first
 from r1harness.store.rows import conform, to_arrow
 from r1harness.store.schema import ALL_TABLES, CATALOG_TABLES, SHARD_TABLES
@@ -109,19 +109,8 @@ class Store:
 
     def _snapshot_catalog(self, con) -> None:
         # Copy the small catalog tables in, then let go of the file at once (see catalog.py).
-        import duckdb
-
         path = str(self.catalog_path).replace("'", "''")
-        for attempt in range(2000):
-            try:
-                con.execute(f"ATTACH '{path}' AS cat (READ_ONLY)")
-                break
-            except duckdb.Error as exc:
-                if "lock" not in str(exc).lower() or attempt == 1999:
-                    raise StoreError(f"cannot read the store catalog {path}: {exc}") from exc
-                import time
-
-                time.sleep(0.01)
+        retry_on_lock(lambda: con.execute(f"ATTACH '{path}' AS cat (READ_ONLY)"), f"the store catalog {path}")
         try:
             for name in CATALOG_TABLES:
                 con.execute(f"CREATE TABLE main.{name} AS SELECT * FROM cat.{name}")
@@ -287,8 +276,6 @@ class Store:
             con.execute(f"{verb} INTO {table} ({cols}) SELECT {cols} FROM data")
         return len(rows)
 
-    def catalog_read_only(self):
-        return catalog_connection(self.catalog_path, read_only=True)
 
 
 def _batch_rows(batch_dir: Path) -> int:

@@ -12,9 +12,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from r1harness.errors import ConfigError
+from r1harness.yaml_files import read_yaml_mapping, resolve_named_yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RECIPE_DIR = REPO_ROOT / "datasets" / "recipes"
@@ -300,16 +299,6 @@ def recipe_from_dict(raw: dict[str, Any], origin: str = "") -> Recipe:
 
 def load_recipe(name_or_path: str | os.PathLike) -> Recipe:
     """Load `datasets/recipes/<name>.yaml` by name, or a recipe file by path."""
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = RECIPE_DIR / f"{name_or_path}.yaml"
-    if not path.exists():
-        known = sorted(p.stem for p in RECIPE_DIR.glob("*.yaml"))
-        raise ConfigError(f"no recipe {str(name_or_path)!r} (looked for {path}); recipes here: {known}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: a recipe is a YAML mapping")
+    path = resolve_named_yaml(name_or_path, RECIPE_DIR, kind="recipe", known_label="recipes here")
+    raw = read_yaml_mapping(path, "a recipe")
     return recipe_from_dict(raw, origin=str(path))

@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from r1harness.errors import ConfigError
 from r1harness.ingest.normalize import NORMALIZERS
+from r1harness.yaml_files import read_yaml_mapping, resolve_named_yaml
 
 DOMAINS = ("math", "code", "science", "general")
 MAPPABLE = ("problem", "answer", "tests")
@@ -80,18 +79,8 @@ class Manifest:
 
 def load_manifest(name_or_path: str | os.PathLike) -> Manifest:
     """Load `datasets/<name>.yaml` by name, or a manifest file by path."""
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = MANIFEST_DIR / f"{name_or_path}.yaml"
-    if not path.exists():
-        known = sorted(p.stem for p in MANIFEST_DIR.glob("*.yaml"))
-        raise ConfigError(f"no manifest {name_or_path!r} (looked for {path}); known manifests: {known}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: a manifest is a YAML mapping")
+    path = resolve_named_yaml(name_or_path, MANIFEST_DIR, kind="manifest", known_label="known manifests")
+    raw = read_yaml_mapping(path, "a manifest")
     unknown = set(raw) - MANIFEST_KEYS
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)}; manifest keys are {sorted(MANIFEST_KEYS)}")

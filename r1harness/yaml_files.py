@@ -1,0 +1,32 @@
+"""Loading the YAML files r1harness is configured by (manifests, recipes), with errors that say the fix."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+from r1harness.errors import ConfigError
+
+
+def resolve_named_yaml(name_or_path: str | os.PathLike, folder: Path, *, kind: str, known_label: str) -> Path:
+    """`folder/<name>.yaml` for a bare name, else the path itself; a missing file lists the known names."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = folder / f"{name_or_path}.yaml"
+    if not path.exists():
+        known = sorted(p.stem for p in folder.glob("*.yaml"))
+        raise ConfigError(f"no {kind} {str(name_or_path)!r} (looked for {path}); {known_label}: {known}")
+    return path
+
+
+def read_yaml_mapping(path: Path, what: str) -> dict:
+    """The YAML file at `path` as a dict (empty file -> {}); ConfigError for invalid YAML or a non-mapping."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: {what} is a YAML mapping")
+    return raw

@@ -8,6 +8,7 @@ import pytest
 from r1harness.errors import ConfigError
 from r1harness.tasks import arithmetic, countdown, get_task
 from r1harness.tasks.corpus import document, pretraining_corpus
+from r1harness.verify.format import check_format
 from r1harness.verify.countdown import verify_countdown
 
 
@@ -73,6 +74,29 @@ def test_document_layouts():
     row = arithmetic.generate(1, 0)[0]
     assert document(row, formatted=False).endswith(f"The answer is {row['answer']}.")
     assert document(row, formatted=True).endswith(f"<answer> {row['answer']} </answer>")
+    aligned = document(row, formatted=True, layout="aligned")
+    assert aligned.endswith(f"<answer> the answer is {row['answer']}.</answer>")
+    assert check_format(aligned.split("Assistant:")[-1]).status == "correct"
+    with pytest.raises(ConfigError, match="layout"):
+        pretraining_corpus(10, 0, layout="tabs")
+
+
+def test_aligned_layout_puts_steps_and_answer_at_the_same_token_offsets(tmp_path):
+    """The point of layout="aligned": with the tiny tokenizer, the formatted document differs from the prose
+    one only in which tokens sit at three positions, so a tiny model's skill carries over between modes."""
+    from transformers import AutoTokenizer
+
+    from r1harness.train.tiny_model import init_tiny_model
+
+    docs = pretraining_corpus(600, 0, format_share=0.5, layout="aligned", template="plain", passes=2)
+    assert len(docs) == 1200
+    tok = AutoTokenizer.from_pretrained(init_tiny_model(tmp_path / "m", corpus=docs, layers=1, hidden=32))
+    row = arithmetic.generate(3, 5, digits=2)[2]
+    plain = tok(document(row, formatted=False, template="plain", layout="aligned"))["input_ids"]
+    formatted = tok(document(row, formatted=True, template="plain", layout="aligned"))["input_ids"]
+    differ = [i for i, (a, b) in enumerate(zip(plain, formatted)) if a != b]
+    assert len(formatted) == len(plain) + 1  # only the closing </answer> is extra
+    assert [tok.convert_ids_to_tokens(formatted[i]) for i in differ] == ["<think>", "</think>", "<answer>"]
 
 
 def _safe_eval(expr: str) -> int:

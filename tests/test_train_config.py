@@ -59,9 +59,27 @@ def test_sft_config_requires_a_set_and_overrides_parse():
 
 def test_shipped_recipes_parse():
     recipe = load_recipe(REPO / "datasets/recipes/r1zero_tiny.yaml")
-    assert recipe.corpus["format_share"] == 0.2 and recipe.grpo["trl"]["scale_rewards"] == "none"
+    assert recipe.corpus["format_share"] == 0.05 and recipe.corpus["layout"] == "aligned"
+    assert recipe.grpo["trl"]["scale_rewards"] == "none"
     for name in ("grpo_arithmetic.yaml", "grpo_countdown.yaml"):
         config = load_config(GRPORunConfig, REPO / "datasets/recipes" / name)
         assert [r.name for r in config.rewards] == ["accuracy", "format"]
     with pytest.raises(ConfigError, match="set by the recipe"):
         load_recipe(REPO / "datasets/recipes/r1zero_tiny.yaml", {"grpo.model": "x"})
+    with pytest.raises(ConfigError, match=r"corpus: unknown key\(s\) \['docs'\]"):
+        load_recipe(REPO / "datasets/recipes/r1zero_tiny.yaml", {"corpus.docs": 10})
+
+
+def test_validate_tells_recipe_kinds_apart_and_names_bad_keys(tmp_path):
+    from r1harness.evals.validate import validate_paths
+
+    good = [f for f in validate_paths(kinds=["recipe"])]
+    assert {Path(f.path).name for f in good} >= {"r1zero_tiny.yaml", "grpo_arithmetic.yaml", "tiny.yaml"}
+    assert all(f.ok for f in good), [f.problems for f in good if not f.ok]
+    bad_trl = tmp_path / "mini.yaml"
+    bad_trl.write_text("task: {name: arithmetic}\ncorpus: {documents: 10}\ngrpo: {trl: {betaa: 0.1}}\n")
+    bad_corpus = tmp_path / "mini2.yaml"
+    bad_corpus.write_text("task: {name: arithmetic}\ncorpus: {docs: 10}\n")
+    found = {Path(f.path).name: f.problems for f in validate_paths([str(bad_trl), str(bad_corpus)], ["recipe"])}
+    assert "unknown GRPOConfig option(s) ['betaa']" in found["mini.yaml"][0]
+    assert "corpus: unknown key(s) ['docs']" in found["mini2.yaml"][0]

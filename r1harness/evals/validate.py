@@ -22,6 +22,7 @@ VALIDATORS: dict[str, tuple[str, str]] = {
     "eval": ("evals/*.yaml", "r1harness.evals.validate:validate_eval_spec"),
 }
 VALIDATORS["pipeline"] = ("datasets/pipelines/*.yaml", "r1harness.pipeline.validate:validate_pipeline_file")
+VALIDATORS["recipe"] = ("datasets/recipes/*.yaml", "r1harness.train.validate:validate_recipe_file")
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,17 @@
 Most documents answer in plain prose ("... The answer is 85."). A small share (`format_share`) uses the
 R1-Zero layout `<think> ... </think> <answer> ... </answer>`, as web text shows it rarely: a base model
 pretrained on it seldom uses the format unprompted, yet sampling can discover it, which GRPO then rewards.
+
+Two layouts of the same worked solution (`layout=`):
+- "spaced": `<think> STEPS </think> <answer> N </answer>` vs `STEPS The answer is N.`
+- "aligned": `<think>STEPS</think><answer> the answer is N.</answer>` vs ` STEPS Therefore, the answer is N.`
+  The tags take the places of tokens the prose has at the same positions (`<think>` the space before the
+  first step; `</think><answer>` the words "Therefore," — one token each in the tiny tokenizer), so every
+  step and the answer sit at the same relative positions in both modes. Why: a 1M-parameter model does not
+  carry a skill across a shift of a few positions. Measured 2026-11-26 (reports/r1zero_tiny/README.md):
+  with "spaced", a base competent in prose (0.89 greedy) scored 0.02 when made to start with `<think>`, and
+  0.14 after 400 more steps at a 10% share; with "aligned" (5% share, 1,200 steps) both modes scored 0.94,
+  so formatted samples found by sampling are as often right as prose ones.
 """
 
 from __future__ import annotations
@@ -13,15 +24,33 @@ from r1harness.errors import ConfigError
 from r1harness.tasks import arithmetic, countdown
 from r1harness.train.templates import render
 
+LAYOUTS = ("spaced", "aligned")
+
 
 def pretraining_corpus(n: int = 4000, seed: int = 0, *, format_share: float = 0.05,
                        template: str = "r1zero", tasks: dict[str, dict] | None = None,
-                       exclude_problems: set[str] | frozenset = frozenset()) -> list[str]:
-    """`n` documents mixing the tasks in `tasks` (name -> generator params), shuffled deterministically.
+                       exclude_problems: set[str] | frozenset = frozenset(), layout: str = "spaced",
+                       passes: int = 1) -> list[str]:
+    """`passes` x `n` documents mixing the tasks in `tasks` (name -> generator params), shuffled
+    deterministically within each pass.
 
+    Each pass draws its own problems and format flags (another seed), so a task with few distinct problems
+    (1-2-digit addition has ~10k) shows each problem in both layouts over a long pretraining.
     `exclude_problems` keeps held-out evaluation problems out of the corpus."""
+    if passes < 1:
+        raise ConfigError(f"passes must be >= 1, got {passes}")
+    docs = []
+    for p in range(passes):
+        docs += _one_pass(n, seed + 104729 * p, format_share=format_share, template=template, tasks=tasks,
+                          exclude_problems=exclude_problems, layout=layout)
+    return docs
+
+
+def _one_pass(n, seed, *, format_share, template, tasks, exclude_problems, layout) -> list[str]:
     if not 0.0 <= format_share <= 1.0:
         raise ConfigError(f"format_share must be in [0, 1], got {format_share}")
+    if layout not in LAYOUTS:
+        raise ConfigError(f"corpus layout must be one of {LAYOUTS}, got {layout!r}")
     tasks = tasks or {"arithmetic": {"digits": 2}}
     rng = random.Random(seed)
     per_task = -(-n // len(tasks))
@@ -32,12 +61,13 @@ def pretraining_corpus(n: int = 4000, seed: int = 0, *, format_share: float = 0.
             raise ConfigError(f"corpus task {name!r} unknown; use arithmetic or countdown")
         rows = gen(per_task + len(exclude_problems), seed + 7919 * (i + 1), **params)
         rows = [r for r in rows if r["problem"] not in exclude_problems][:per_task]
-        docs += [document(r, formatted=rng.random() < format_share, template=template) for r in rows]
+        docs += [document(r, formatted=rng.random() < format_share, template=template, layout=layout)
+                 for r in rows]
     rng.shuffle(docs)
     return docs[:n]
 
 
-def document(row: dict, *, formatted: bool, template: str = "r1zero") -> str:
+def document(row: dict, *, formatted: bool, template: str = "r1zero", layout: str = "spaced") -> str:
     """One training document: the rendered prompt followed by a worked answer (plain or R1 format)."""
     steps = row["metadata"].get("solution", "")
     if "target" in row["metadata"]:  # countdown: the answer is the equation itself
@@ -45,7 +75,10 @@ def document(row: dict, *, formatted: bool, template: str = "r1zero") -> str:
         steps = f"{steps} = {row['answer']}."
     else:
         answer = row["answer"]
-    if formatted:
+    if layout == "aligned":
+        body = (f"<think>{steps}</think><answer> the answer is {answer}.</answer>" if formatted
+                else f" {steps} Therefore, the answer is {answer}.")
+    elif formatted:
         body = f" <think> {steps} </think> <answer> {answer} </answer>"
     else:
         body = f" {steps} The answer is {answer}."

@@ -18,6 +18,9 @@ from r1harness.errors import ConfigError
 from r1harness.train.config import GRPORunConfig, from_dict, read_yaml, _set_dotted
 
 
+CORPUS_KEYS = {"documents", "format_share", "layout", "passes"}
+
+
 @dataclass(frozen=True)
 class MiniatureRecipe:
     task: dict = field(default_factory=lambda: {"name": "arithmetic", "params": {"digits": 2}})
@@ -38,6 +41,9 @@ class MiniatureRecipe:
     def __post_init__(self):
         if self.task.get("name") not in ("arithmetic", "countdown"):
             raise ConfigError(f"task.name must be arithmetic or countdown, got {self.task.get('name')!r}")
+        unknown = set(self.corpus) - CORPUS_KEYS
+        if unknown:
+            raise ConfigError(f"corpus: unknown key(s) {sorted(unknown)}; valid keys are {sorted(CORPUS_KEYS)}")
         bad = {"model", "dataset", "split"} & set(self.grpo)
         if bad:
             raise ConfigError(f"grpo: {sorted(bad)} are set by the recipe itself; remove them")
@@ -82,18 +88,14 @@ def ingest_task(store, recipe: MiniatureRecipe) -> dict:
 
 def build_base(recipe: MiniatureRecipe, seed: int, out_dir: Path) -> Path:
     """Tokenizer + tiny LM + brief pretraining on the plain corpus; reuses a finished base in out_dir."""
-    from r1harness.tasks.corpus import pretraining_corpus
     from r1harness.train.pretrain import pretrain
     from r1harness.train.tiny_model import init_tiny_model
 
     base = out_dir / "base"
     if (base / "config.json").exists():
         return base
-    _, heldout = task_prompts(recipe)
-    corpus = pretraining_corpus(recipe.corpus.get("documents", 20000), seed,
-                                format_share=recipe.corpus.get("format_share", 0.05),
-                                tasks={recipe.task["name"]: recipe.task.get("params", {})},
-                                exclude_problems={r["problem"] for r in heldout})
+    share = recipe.corpus.get("format_share", 0.05)
+    corpus = base_corpus(recipe, seed, share)
     init = init_tiny_model(out_dir / "init", corpus=corpus[:4000], seed=seed, **recipe.model)
     if not recipe.pretrain_continue:
         pretrain(init, corpus, base, seed=seed, threads=recipe.pretrain_threads, **recipe.pretrain)
@@ -101,12 +103,23 @@ def build_base(recipe: MiniatureRecipe, seed: int, out_dir: Path) -> Path:
     phase1 = pretrain(init, corpus, out_dir / "base_phase1", seed=seed, threads=recipe.pretrain_threads,
                       **recipe.pretrain)
     options = dict(recipe.pretrain_continue)
-    corpus = pretraining_corpus(recipe.corpus.get("documents", 20000), seed,
-                                format_share=options.pop("format_share", recipe.corpus.get("format_share", 0.05)),
-                                tasks={recipe.task["name"]: recipe.task.get("params", {})},
-                                exclude_problems={r["problem"] for r in heldout})
+    corpus = base_corpus(recipe, seed, options.pop("format_share", share))
     pretrain(phase1, corpus, base, seed=seed, threads=recipe.pretrain_threads, **options)
     return base
+
+
+def base_corpus(recipe: MiniatureRecipe, seed: int, format_share: float) -> list[str]:
+    """The base's pretraining documents: the task in prose, `format_share` of them in the R1-Zero layout,
+    rendered with the GRPO template (so the base has seen the prompt it will be asked) and held-out
+    problems excluded."""
+    from r1harness.tasks.corpus import pretraining_corpus
+
+    _, heldout = task_prompts(recipe)
+    return pretraining_corpus(recipe.corpus.get("documents", 20000), seed, format_share=format_share,
+                              template=recipe.grpo.get("template", "r1zero"),
+                              layout=recipe.corpus.get("layout", "spaced"), passes=recipe.corpus.get("passes", 1),
+                              tasks={recipe.task["name"]: recipe.task.get("params", {})},
+                              exclude_problems={r["problem"] for r in heldout})
 
 
 def run_miniature(store, recipe: MiniatureRecipe, *, seeds: list[int], out_dir: str | Path) -> dict:

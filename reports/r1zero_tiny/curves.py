@@ -1,6 +1,6 @@
 """Curves of the R1-Zero miniature, straight from SQL over the run stores.
 
-    python reports/r1zero_tiny/curves.py --out reports/r1zero_tiny lr3e-4=STORE,STORE,STORE lr1e-3=STORE,...
+    python reports/r1zero_tiny/curves.py --out reports/r1zero_tiny v3=STORE [other=STORE,STORE,...]
 
 Writes curves.png (held-out accuracy / format-blind accuracy / format / response length vs step, mean and
 min-max band over seeds, greedy decoding), train_curves.png (the GRPO rollouts' own curves from the
@@ -25,13 +25,19 @@ TRAIN_SQL = """
     WHERE s.stage = 'grpo' ORDER BY s.step"""
 
 
+SEEDS_SQL = "SELECT run_id, CAST(json_extract(config, '$.seed') AS INTEGER) AS seed FROM runs WHERE kind = 'grpo'"
+
+
 def load(groups: dict[str, list[str]]):
+    """One row per (config, seed, step, decoding); a store may hold one run per seed or several (the seed is
+    read from each GRPO run's config)."""
     evals, trains = [], []
     for tag, stores in groups.items():
-        for seed, path in enumerate(stores):
+        for path in stores:
             store = Store.open(path, create=False)
-            evals.append(store.sql(curve_sql()).with_columns(pl.lit(tag).alias("config"), pl.lit(seed).alias("seed")))
-            trains.append(store.sql(TRAIN_SQL).with_columns(pl.lit(tag).alias("config"), pl.lit(seed).alias("seed")))
+            seeds = store.sql(SEEDS_SQL)
+            for frames, sql in ((evals, curve_sql()), (trains, TRAIN_SQL)):
+                frames.append(store.sql(sql).join(seeds, on="run_id").with_columns(pl.lit(tag).alias("config")))
     return pl.concat(evals), pl.concat(trains)
 
 
@@ -92,6 +98,7 @@ def main() -> None:
     groups = {g.split("=")[0]: g.split("=")[1].split(",") for g in args.groups}
     ev, tr = load(groups)
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     plot(ev, tr, out)
     with pl.Config(tbl_formatting="MARKDOWN", tbl_hide_dataframe_shape=True, tbl_rows=-1, tbl_cols=-1,
                    tbl_hide_column_data_types=True, fmt_str_lengths=40, tbl_width_chars=1000):

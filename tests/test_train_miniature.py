@@ -37,6 +37,11 @@ def test_short_miniature_run_writes_base_and_final_curves(tmp_path):
     result = run_miniature(store, recipe, seeds=[0], out_dir=tmp_path / "runs")
     assert (tmp_path / "runs/seed0/base/config.json").exists()
     assert result[0]["steps"] == 2
+    probe = result[0]["base_probe"]
+    assert probe["prompts"] == 4 and probe["forced_format"]["example"].startswith("<think>")
+    assert all(0.0 <= probe[m][k] <= 1.0 for m in ("unprompted", "forced_format")
+               for k in ("format", "accuracy", "format_blind_accuracy"))
+    assert (tmp_path / "runs/seed0/base_probe.json").exists()
     curves = store.sql(curve_sql())
     assert sorted(set(curves["step"].to_list())) == [0, 2]
     assert set(curves["decoding"].to_list()) == {"greedy", "sampled"}

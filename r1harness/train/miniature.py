@@ -130,10 +130,29 @@ def run_miniature(store, recipe: MiniatureRecipe, *, seeds: list[int], out_dir: 
         seed_dir = Path(out_dir) / f"seed{seed}"
         t0 = time.time()
         base = build_base(recipe, seed, seed_dir)
+        probe = base_probe(recipe, base, seed_dir)
         t1 = time.time()
         summary = grpo_from_base(store, recipe, seed, base, seed_dir)
-        results[seed] = {**summary, "pretrain_s": round(t1 - t0, 1), "grpo_s": round(time.time() - t1, 1)}
+        results[seed] = {**summary, "base_probe": probe, "pretrain_s": round(t1 - t0, 1),
+                         "grpo_s": round(time.time() - t1, 1)}
     return results
+
+
+def base_probe(recipe: MiniatureRecipe, base: Path, seed_dir: Path) -> dict:
+    """The base's held-out accuracy unprompted and forced into the format (r1harness/train/base_probe.py),
+    saved beside the base: if the forced number is near 0, GRPO has no accuracy signal to find."""
+    from r1harness.train.base_probe import probe_base
+
+    path = seed_dir / "base_probe.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    _, heldout = task_prompts(recipe)
+    # The opener as the corpus writes it: the "spaced" layout puts a space before <think>.
+    opener = "<think>" if recipe.corpus.get("layout", "spaced") == "aligned" else " <think>"
+    probe = probe_base(base, heldout, recipe.grpo.get("template", "r1zero"), opener=opener,
+                       max_new_tokens=recipe.grpo.get("trl", {}).get("max_completion_length", 64))
+    path.write_text(json.dumps(probe, indent=1) + "\n")
+    return probe
 
 
 def grpo_from_base(store, recipe: MiniatureRecipe, seed: int, base: Path, seed_dir: Path) -> dict:

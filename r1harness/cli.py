@@ -15,6 +15,7 @@ import sys
 
 from r1harness import __version__
 from r1harness.errors import R1HarnessError
+from r1harness.threads import passive_thread_waits
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    passive_thread_waits()  # before any command imports torch (r1harness/threads.py says why)
     try:
         return int(args.func(args) or 0)
     except R1HarnessError as exc:

@@ -151,9 +151,30 @@ def test_same_recipe_same_store_same_set(built):
     assert _members(store, again.ref) == _members(store, result.ref)
     d = diff(store, result.ref, again.ref)
     assert (d["common"], d["only_a"], d["only_b"]) == (result.n_samples, 0, 0)
-    other_seed = build_set(store, recipe(seed=9, quotas={"reasoning": {"count": 1000, "domains": ["math"]}}))
-    assert _members(store, other_seed.ref) != _members(store, result.ref)
-    assert {"key": "seed", "a": 0, "b": 9} in diff(store, result.ref, other_seed.ref)["recipe_changes"]
+    # One sample per prompt out of two correct ones: 30 choices the seed decides.
+    one = build_set(store, recipe(per_prompt=1, quotas={"reasoning": {"count": 1000, "domains": ["math"]}}))
+    other_seed = build_set(store, recipe(seed=9, per_prompt=1,
+                                         quotas={"reasoning": {"count": 1000, "domains": ["math"]}}))
+    assert _members(store, other_seed.ref) != _members(store, one.ref)
+    assert {"key": "seed", "a": 0, "b": 9} in diff(store, one.ref, other_seed.ref)["recipe_changes"]
+
+
+def test_the_same_rollout_texts_under_other_ids_give_the_same_set(tmp_path):
+    """Rollout ids embed the run (model, run id); a rerun of a pipeline writes the same texts under new ids
+    and must pick the same samples, so selection ranks by content."""
+    from r1harness.store import Store
+
+    contents = []
+    for i, model in enumerate(("run-a", "run-b")):
+        store = Store.open(tmp_path / f"s{i}")
+        add_reasoning(store, synthetic_reasoning(20, 3, seed=11), model=model)
+        ref = build_set(store, recipe(per_prompt=1, decontamination=None,
+                                      quotas={"reasoning": {"count": 1000, "domains": ["math"]}})).ref
+        name, version = ref.split("@v")
+        rows = store.sql("SELECT messages FROM sft_samples WHERE set_name = ? AND set_version = ?",
+                         [name, int(version)])
+        contents.append(sorted(rows["messages"].to_list()))
+    assert len(contents[0]) == 20 and contents[0] == contents[1]
 
 
 def test_a_failed_build_is_invisible_and_a_rerun_resumes_it(tmp_path, monkeypatch):

@@ -171,3 +171,31 @@ def test_stop_after_a_finished_stage_runs_nothing_more(store, tmp_path):
     result = run_pipeline(store, _config(tmp_path), stages=recording_stages(calls), progress=False,
                           stop_after="one")
     assert calls == [] and result.skipped == ("one",) and not result.complete
+
+
+def test_pipeline_lets_idle_threads_sleep_unless_the_user_chose(tmp_path):
+    """OMP_WAIT_POLICY=PASSIVE is set before torch loads (spinning threads cost 5-20x on a shared machine),
+    and a policy the user set is kept."""
+    import os
+
+    code = (
+        "import os; from r1harness.threads import passive_thread_waits; "
+        "print(passive_thread_waits(), os.environ['OMP_WAIT_POLICY'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "PASSIVE"]
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "ACTIVE"]
+
+
+def test_every_cli_command_chooses_passive_waits_before_torch(tmp_path):
+    import os
+
+    code = ("import os, sys; from r1harness.cli import main; main(['tables', '--store', sys.argv[1]]); "
+            "print(os.environ.get('OMP_WAIT_POLICY'))")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "s")], env=env, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.split()[-1] == "PASSIVE"

@@ -216,8 +216,34 @@ def test_findings_state_measured_trends(built):
     assert any(n.startswith("R1-Zero training accuracy rises") and n.endswith(": yes") for n in notes)
     assert any(n.startswith("R1-Zero format reward rises") and n.endswith(": yes") for n in notes)
     assert "cons@k >= pass@1 (paper: yes) for 5 of 5" in text
-    assert "pass@1 final_rl 0.600 vs r1zero 0.300: yes" in text
-    assert "pass@1 distill_sft 0.400 vs distill_rl 0.100: yes" in text
+    assert "pass@1 final_rl 0.600 vs r1zero 0.300 (the 95% CIs do not overlap): yes" in text
+    assert "pass@1 distill_sft 0.400 vs distill_rl 0.100 (the 95% CIs do not overlap): yes" in text
+
+
+def test_findings_call_overlapping_intervals_noise():
+    import polars as pl
+
+    from r1harness.report.findings import findings
+
+    board = pl.DataFrame(
+        {
+            "model": ["r1zero", "final_rl", "student", "distill_sft"],
+            "benchmark": ["b"] * 4,
+            "metric": ["pass@1"] * 4,
+            "value": [0.30, 0.34, 0.0, 0.02],
+            "ci_low": [0.25, 0.28, None, 0.0],
+            "ci_high": [0.36, 0.40, None, 0.05],
+        }
+    )
+    empty = pl.DataFrame({"run": [], "stage": [], "step": [], "accuracy": []})
+    notes = "\n".join(findings({"leaderboard": board, "training_curves": empty, "reward_components": empty}))
+    assert "pass@1 final_rl 0.340 vs r1zero 0.300 (within noise: the 95% CIs overlap): yes" in notes
+    board = pl.concat([board, pl.DataFrame({"model": ["r1zero"], "benchmark": ["b"], "metric": ["cons@4"],
+                                            "value": [0.28], "ci_low": [0.20], "ci_high": [0.36]})])
+    cons = "\n".join(findings({"leaderboard": board, "training_curves": empty, "reward_components": empty}))
+    assert "not for r1zero on b (cons@4 0.280 < pass@1 0.300, within its 95% CI [0.200, 0.360]): NO" in cons
+    # a model without a CI (a score of 0 everywhere) counts as the point itself
+    assert "pass@1 distill_sft 0.020 vs student 0.000 (within noise: the 95% CIs overlap): yes" in notes
 
 
 def test_empty_store_reports_no_data(store, tmp_path):

@@ -70,7 +70,8 @@ def candidates_sql(recipe: Recipe) -> tuple[str, list]:
         SELECT r.rollout_id, r.prompt_id, coalesce(p.domain, 'math') AS domain, p.dataset,
                r.finish_reason, v.verdict_status, v.verdict_score, l.label, l.annotator,
                {", ".join(f"rd.store_{c}" for c in READABILITY_CHECKS)},
-               md5_number_upper(? || ':' || r.rollout_id) AS rank_key,
+               -- content, not rollout_id: ids embed the run id, so a rerun would pick another subset
+               md5_number_upper(? || ':' || r.prompt_id || ':' || r.completion) AS rank_key,
                p.problem, r.completion
         FROM rollouts r SEMI JOIN src USING (rollout_id)
         JOIN prompts p USING (prompt_id)

@@ -61,11 +61,21 @@ class Context:
         return [t.heldout_dataset for t in self.config.prompts.tasks]
 
     def train_selection(self) -> dict:
-        """GRPO prompt selection (GRPORunConfig keys) covering every task's train split."""
-        names = self.train_datasets
-        if len(names) == 1:
-            return {"dataset": names[0]}
-        return {"dataset": None, "where": "dataset IN (" + ", ".join(f"'{n}'" for n in names) + ")"}
+        """GRPO prompt selection (GRPORunConfig keys) covering every task's train split, minus any problem
+        that is held out: a store reused across configs keeps the train prompts of an earlier split, some
+        of which an enlarged held-out split now contains (a reused store trained on 59 of 200 held-out
+        problems before this guard)."""
+        names, held = self.train_datasets, self.heldout_datasets
+        clauses = [] if len(names) == 1 else ["dataset IN (" + ", ".join(f"'{n}'" for n in names) + ")"]
+        if held:
+            clauses.append(
+                "problem NOT IN (SELECT problem FROM prompts WHERE dataset IN ("
+                + ", ".join(f"'{n}'" for n in held) + "))"
+            )
+        out = {"dataset": names[0] if len(names) == 1 else None}
+        if clauses:
+            out["where"] = " AND ".join(clauses)
+        return out
 
     def task_verifier(self) -> str:
         from r1harness.pipeline.prompts import task_verifier

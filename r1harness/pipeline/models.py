@@ -18,6 +18,7 @@ from pathlib import Path
 from r1harness.pipeline.config import ModelSpec
 
 DONE_FILE = "r1h_model_ready.json"
+LAYOUT_TOKENS = ("|special_token|",)  # R1's cold-start layout marker (r1harness/curate/messages.py)
 
 
 def prompt_chat_template(template: str) -> str:
@@ -86,8 +87,29 @@ def _finish(model_dir: Path, final: Path, template: str | None) -> None:
         import shutil
 
         shutil.copytree(model_dir, final, dirs_exist_ok=True)
+    add_layout_tokens(final)
     if template:
         tok = AutoTokenizer.from_pretrained(final)
         tok.chat_template = prompt_chat_template(template)
         tok.save_pretrained(final)
     (final / DONE_FILE).write_text(json.dumps({"chat_template": template}) + "\n")
+
+
+def add_layout_tokens(model_dir: Path) -> int:
+    """Give R1's cold-start marker one token of its own, as it has in DeepSeek's vocabulary (the tiny
+    tokenizer already has `<think>`/`<answer>` as single tokens). Byte-level BPE splits `|special_token|`
+    into 14 pieces; a cold-start SFT of the 1M-parameter base on them garbled the marker at lr 3e-4, and at
+    lr 1e-3 learned it but forgot its arithmetic (held-out greedy 0.00); as one new token (embedding
+    initialised at the mean) the same SFT scored 0.52 (reports/LOG.md, 2026-11-26). Returns tokens added."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    missing = [t for t in LAYOUT_TOKENS if t not in tok.get_vocab()]
+    if not missing:
+        return 0
+    tok.add_tokens(missing, special_tokens=False)  # not special: decoding keeps it, rewards see it
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    model.resize_token_embeddings(len(tok))
+    model.save_pretrained(model_dir)
+    tok.save_pretrained(model_dir)
+    return len(missing)

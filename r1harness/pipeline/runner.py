@@ -97,7 +97,9 @@ def run_pipeline(
 ) -> PipelineResult:
     """Run (or resume) the pipeline; returns what each stage produced."""
     from r1harness.pipeline.stages import STAGES
+    from r1harness.threads import passive_thread_waits
 
+    passive_thread_waits()
     stages = stages if stages is not None else STAGES
     if stop_after is not None and stop_after not in stages:
         raise PipelineError(f"--stop-after {stop_after!r}: stages are {list(stages)}")

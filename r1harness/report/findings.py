@@ -77,11 +77,38 @@ def cons_vs_pass(board) -> Iterator[str]:
     ]
     pairs = [p for p in pairs if p[3] is not None and p[4] is not None]
     if pairs:
-        bad = [f"{m} on {b} ({k} {c:.3f} < pass@1 {p:.3f})" for m, b, k, c, p in pairs if c < p]
+        bad = [f"{m} on {b} ({k} {c:.3f} < pass@1 {p:.3f}{_noise(board, m, k, b, p)})"
+               for m, b, k, c, p in pairs if c < p]
         yield (
             f"cons@k >= pass@1 (paper: yes) for {len(pairs) - len(bad)} of {len(pairs)} model/benchmark "
             f"pairs" + (f"; not for {', '.join(bad)}" if bad else "") + f": {_verdict(not bad)}"
         )
+
+
+def _noise(board, model: str, metric: str, bench: str, value: float) -> str:
+    ci = _interval(board, model, metric, bench)
+    return f", within its 95% CI [{ci[0]:.3f}, {ci[1]:.3f}]" if ci and ci[0] <= value <= ci[1] else ""
+
+
+def _interval(board, model: str, metric: str, bench: str) -> tuple[float, float] | None:
+    """The 95% bootstrap CI of a leaderboard value (None when the board has none, e.g. a score of 0)."""
+    if "ci_low" not in board.columns:
+        return None
+    hit = board.filter(
+        (board["model"] == model) & (board["metric"] == metric) & (board["benchmark"] == bench)
+    )
+    if hit.is_empty() or hit["ci_low"][0] is None or hit["ci_high"][0] is None:
+        return None
+    return hit["ci_low"][0], hit["ci_high"][0]
+
+
+def _margin(board, better: str, worse: str, bench: str, a: float, b: float) -> str:
+    """Whether a difference is larger than the noise: separate 95% CIs (a conservative test) or not."""
+    ci_a, ci_b = _interval(board, better, "pass@1", bench), _interval(board, worse, "pass@1", bench)
+    ci_a, ci_b = ci_a or (a, a), ci_b or (b, b)
+    if ci_a[0] > ci_b[1] or ci_b[0] > ci_a[1]:
+        return "the 95% CIs do not overlap"
+    return "within noise: the 95% CIs overlap"
 
 
 def _compare(board, better: str, worse: str, claim: str) -> Iterator[str]:
@@ -90,7 +117,10 @@ def _compare(board, better: str, worse: str, claim: str) -> Iterator[str]:
     for bench in board["benchmark"].unique(maintain_order=True).to_list():
         a, b = _metric(board, better, "pass@1", bench), _metric(board, worse, "pass@1", bench)
         if a is not None and b is not None:
-            yield f"{claim} on {bench}: pass@1 {better} {a:.3f} vs {worse} {b:.3f}: {_verdict(a > b)}"
+            yield (
+                f"{claim} on {bench}: pass@1 {better} {a:.3f} vs {worse} {b:.3f} "
+                f"({_margin(board, better, worse, bench, a, b)}): {_verdict(a > b)}"
+            )
 
 
 def findings(frames: dict) -> list[str]:

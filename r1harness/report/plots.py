@@ -29,26 +29,41 @@ def _png(plt, fig) -> bytes:
     return buf.getvalue()
 
 
+PIPELINE_ORDER = ("r1zero", "reasoning_rl", "final_rl", "distill_rl")  # GRPO stages in pipeline order
+
+
+def _in_pipeline_order(runs: list[str]) -> list[str]:
+    """Runs named `<pipeline>/<stage>` in the order the pipeline runs them; other runs after, as given."""
+    rank = {stage: i for i, stage in enumerate(PIPELINE_ORDER)}
+    return sorted(runs, key=lambda r: rank.get(r.rsplit("/", 1)[-1], len(rank)))
+
+
 def training_curves(df) -> bytes | None:
-    """Two panels: accuracy and mean response length per step. One colour per run; thin lines are the
-    training rollouts of each step, dots the held-out evaluations."""
+    """One column per GRPO run (each on its own step axis: a 300-step run would squash a 60-step one),
+    accuracy on top and mean response length below; thin lines are the training rollouts of each step,
+    dots the held-out evaluations."""
     if df.is_empty():
         return None
-    plt, fig, (acc_ax, len_ax) = _figure(2)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, run in enumerate(df["run"].unique(maintain_order=True).to_list()):
-        colour = colours[i % len(colours)]
-        for stage in ("grpo", "eval"):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = _in_pipeline_order(df["run"].unique(maintain_order=True).to_list())
+    fig, axes = plt.subplots(2, len(runs), figsize=(4.2 * len(runs), 6.4), squeeze=False)
+    for col, run in enumerate(runs):
+        acc_ax, len_ax = axes[0][col], axes[1][col]
+        for stage, colour in (("grpo", "tab:blue"), ("eval", "tab:orange")):
             part = df.filter((df["run"] == run) & (df["stage"] == stage)).sort("step")
             if part.is_empty():
                 continue
             style = dict(linestyle="--", marker="o", markersize=4) if stage == "eval" else dict(linewidth=1)
-            label = f"{run} ({'held-out' if stage == 'eval' else 'training'})"
+            label = "held-out" if stage == "eval" else "training"
             acc_ax.plot(part["step"], part["accuracy"], color=colour, label=label, **style)
-            len_ax.plot(part["step"], part["mean_completion_tokens"], color=colour, **style)
-    acc_ax.set(xlabel="step", ylabel="accuracy", title="Accuracy per step", ylim=(-0.02, 1.02))
-    len_ax.set(xlabel="step", ylabel="tokens", title="Mean response length per step")
-    acc_ax.legend(fontsize=7)
+            len_ax.plot(part["step"], part["mean_completion_tokens"], color=colour, label=label, **style)
+        acc_ax.set(xlabel="step", ylabel="accuracy", title=f"{run}: accuracy", ylim=(-0.02, 1.02))
+        len_ax.set(xlabel="step", ylabel="tokens", title=f"{run}: mean response length")
+        acc_ax.legend(fontsize=7)
     return _png(plt, fig)
 
 
@@ -56,7 +71,7 @@ def reward_components(df) -> bytes | None:
     """One panel per run, one line per reward component."""
     if df.is_empty():
         return None
-    runs = df["run"].unique(maintain_order=True).to_list()
+    runs = _in_pipeline_order(df["run"].unique(maintain_order=True).to_list())
     plt, fig, axes = _figure(len(runs), width=4.6)
     for ax, run in zip(axes, runs):
         part = df.filter(df["run"] == run).sort("step")
@@ -73,8 +88,12 @@ def reflection_words(df) -> bytes | None:
     plt, fig, (ax,) = _figure()
     for (run,), part in df.sort("step").group_by(["run"], maintain_order=True):
         ax.plot(part["step"], part["reflection_share"], label=run)
+    top = max(0.05, float(df["reflection_share"].max() or 0) * 1.1)  # a share: no negative axis
     ax.set(
-        xlabel="step", ylabel="share of completions", title="Reflection words per step (wait, verify, ...)"
+        xlabel="step",
+        ylabel="share of completions",
+        title="Reflection words per step (wait, verify, ...)",
+        ylim=(0, top),
     )
     ax.legend(fontsize=7)
     return _png(plt, fig)

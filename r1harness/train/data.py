@@ -69,7 +69,8 @@ def load_set(store, ref: str, *, limit: int | None = None) -> tuple[str, int, li
     elif not any(s["version"] == version for s in ready):
         raise ConfigError(f"set {name}@v{version} is not a ready set in the store (found {sets or 'none'})")
     sql = ("SELECT sample_id, messages FROM sft_samples WHERE set_name = $1 AND set_version = $2 "
-           "ORDER BY sample_id" + (f" LIMIT {int(limit)}" if limit else ""))
+           # by content first: sample ids embed rollout ids (hence run ids); a rerun keeps the same order
+           "ORDER BY md5(messages), sample_id" + (f" LIMIT {int(limit)}" if limit else ""))
     rows = store.arrow(sql, [name, version]).to_pylist()
     if not rows:
         raise ConfigError(f"set {name}@v{version} has no sft_samples")

@@ -168,8 +168,8 @@ def test_the_same_rollout_texts_under_other_ids_give_the_same_set(tmp_path):
     for i, model in enumerate(("run-a", "run-b")):
         store = Store.open(tmp_path / f"s{i}")
         add_reasoning(store, synthetic_reasoning(20, 3, seed=11), model=model)
-        ref = build_set(store, recipe(per_prompt=1, decontamination=None,
-                                      quotas={"reasoning": {"count": 1000, "domains": ["math"]}})).ref
+        add_benchmark(store, "bench", [BENCH])
+        ref = build_set(store, recipe(per_prompt=1, quotas={"reasoning": {"count": 1000, "domains": ["math"]}})).ref
         name, version = ref.split("@v")
         rows = store.sql("SELECT messages FROM sft_samples WHERE set_name = ? AND set_version = ?",
                          [name, int(version)])

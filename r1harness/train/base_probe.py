@@ -17,28 +17,23 @@ def probe_base(model_dir: str | Path, rows: list[dict], template: str, *, opener
                max_new_tokens: int = 64, batch_size: int = 50) -> dict:
     """{"unprompted": {...}, "forced_format": {...}} with format, accuracy (math verifier on `<answer>`) and
     format-blind accuracy (last integer) over `rows` (prompts rows with "problem" and "answer")."""
-    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from r1harness.tasks.arithmetic import verify_final_number_batch
+    from r1harness.train.evaluate import generate_texts
     from r1harness.train.templates import render
     from r1harness.verify.batch import format_batch
     from r1harness.verify.math import verify_math_batch
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    tokenizer.padding_side = "left"  # decoder-only batches pad on the left
-    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    greedy = {"greedy": True, "max_new_tokens": max_new_tokens}
     result = {}
     for mode, prefix in (("unprompted", ""), ("forced_format", opener)):
         completions = []
         for i in range(0, len(rows), batch_size):
             prompts = [render(template, r["problem"]) + prefix for r in rows[i:i + batch_size]]
-            enc = tokenizer(prompts, return_tensors="pt", padding=True)
-            with torch.no_grad():
-                out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
-                                     pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
-            completions += [prefix + t for t in
-                            tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)]
+            completions += [prefix + t for t in generate_texts(model, tokenizer, prompts, greedy, 1)[0]]
         result[mode] = {
             "format": _mean(format_batch(completions, rows)),
             "accuracy": _mean(verify_math_batch(completions, rows, workers=0)),

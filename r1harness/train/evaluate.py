@@ -22,7 +22,7 @@ def evaluate_policy(model, tokenizer, prompts: list[dict], components, *, templa
         k = 1 if decoding.get("greedy") else samples
         for start in range(0, len(prompts), max(1, batch_size // k)):
             chunk = prompts[start:start + max(1, batch_size // k)]
-            texts, ids, finished = _generate(model, tokenizer, [render(template, p["problem"]) for p in chunk],
+            texts, ids, finished = generate_texts(model, tokenizer, [render(template, p["problem"]) for p in chunk],
                                              decoding, k)
             rows = [p for p in chunk for _ in range(k)]
             verdicts = {c.spec.name: c.score(texts, _refs(rows)) for c in components}
@@ -33,7 +33,8 @@ def evaluate_policy(model, tokenizer, prompts: list[dict], components, *, templa
     return out
 
 
-def _generate(model, tokenizer, prompt_texts: list[str], decoding: dict, k: int):
+def generate_texts(model, tokenizer, prompt_texts: list[str], decoding: dict, k: int):
+    """k completions per prompt text (left-padded batch): texts, token ids, whether each ended with EOS."""
     import torch
 
     enc = tokenizer(prompt_texts, return_tensors="pt", padding=True, padding_side="left",

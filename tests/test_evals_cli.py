@@ -30,7 +30,7 @@ def test_validate_reports_a_broken_spec(tmp_path, capsys):
     assert "template: unknown template 'r1-math@9'" in err and "no manifest 'no_such_set'" in err
 
 
-def test_eval_then_leaderboard(tmp_path, capsys):
+def test_eval_then_leaderboard(tmp_path, capsys, shared_data):  # AIME 2024 from ../shared/data
     store = str(tmp_path / "s")
     script = tmp_path / "script.json"
     script.write_text(json.dumps(SCRIPT))

@@ -16,6 +16,7 @@ def tiny_model(tmp_path_factory):
     return str(init_tiny_model(tmp_path_factory.mktemp("tiny") / "model"))
 
 
+@pytest.mark.usefixtures("shared_data")  # GSM8K from ../shared/data
 def test_tiny_model_eval_on_gsm8k(store, tiny_model):
     spec = spec_from_dict({"name": "gsm8k_tiny", "version": 1, "dataset": "gsm8k", "template": "qa@1",
                            "verifier": "math", "n": 2, "k": [1, 2], "cons": [2],

@@ -31,6 +31,23 @@ def test_ingest_then_sql_in_every_format(tmp_path, capsys, shared_data):
     assert pl.read_parquet(out).to_dicts() == [{"dataset": "aime24", "n": 30}]
 
 
+def test_sql_csv_writes_lists_and_structs_as_json(tmp_path, capsys, shared_data):
+    # CSV has no nested types; `list(...)` is common in rollout analysis and used to crash polars' writer
+    import csv
+    import io
+
+    st = tmp_path / "s"
+    _ingest_aime(st, capsys)
+    q = "SELECT 'x' AS k, list(answer::INT ORDER BY answer::INT)[1:2] AS lo, {'n': count(*)} AS s " \
+        "FROM prompts"
+    assert main(["sql", q, "--store", str(st), "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert len(rows) == 1 and rows[0]["k"] == "x"
+    assert json.loads(rows[0]["s"]) == {"n": 30}
+    low = json.loads(rows[0]["lo"])
+    assert len(low) == 2 and low == sorted(low)
+
+
 def test_sql_reads_the_query_from_stdin(tmp_path, capsys, monkeypatch, shared_data):
     import io
 

@@ -347,3 +347,17 @@ def test_cold_start_layout_and_human_acceptance(tmp_path):
         for m in store.sql("SELECT messages FROM ready_sft_samples WHERE set_version = 2")["messages"]
     }
     assert "|special_token|edited reasoning|special_token|The answer is \\boxed{0}." in contents
+
+
+def test_think_layout_drops_the_template_space_before_the_completion():
+    # generated completions start with the space after "Assistant:"; the chat template adds its own
+    import polars as pl
+
+    from r1harness.curate.messages import with_messages
+
+    rows = pl.DataFrame({
+        "problem": ["What is 2 + 2?"], "completion": ["  <think>2 + 2 = 4.</think> 4 "], "domain": ["math"],
+        "history": [None], "label": [None], "edited_text": [None],
+    }, schema_overrides={"history": pl.String, "label": pl.String, "edited_text": pl.String})
+    messages = json.loads(with_messages(rows, recipe())["messages"][0])
+    assert messages[-1] == {"role": "assistant", "content": "<think>2 + 2 = 4.</think> 4 "}

@@ -10,6 +10,7 @@ Five AIME 2024 problems (golds 204, 25, 809, 116, 104), eight samples each:
 pass@1 = (8+2+0+5+1)/40 = 0.4
 pass@4 = (1 + (1 - C(6,4)/C(8,4)) + 0 + 1 + (1 - C(7,4)/C(8,4))) / 5 = (1 + 55/70 + 0 + 1 + 35/70) / 5
 pass@8 = 4/5; cons@8 = 2/5
+cons_gain@8 per problem (cons - c/8) = 0, -2/8, 0, +3/8, -1/8: mean 0, spread both sides of 0
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ SCRIPT = {
     "Jen enters a lottery": [B % a for a in ("7", "116", "7", "116.0", "7", "116", "116.0", "116")],
     "Rectangles $ABCD$": [B % 0] * 7 + [B % 104],
 }
-GOLDEN = {"pass@1": 0.4, "pass@4": (1 + 55 / 70 + 0 + 1 + 35 / 70) / 5, "pass@8": 0.8, "cons@8": 0.4}
+GOLDEN = {"pass@1": 0.4, "pass@4": (1 + 55 / 70 + 0 + 1 + 35 / 70) / 5, "pass@8": 0.8, "cons@8": 0.4,
+          "cons_gain@8": 0.0}
 
 
 def spec(**over):
@@ -58,6 +60,8 @@ def test_fake_backend_eval_matches_golden_numbers(store):
     for metric, value in GOLDEN.items():
         assert got[metric] == pytest.approx(value, abs=1e-12), metric
     assert got["infra_failures"] == 0 and got["unverified"] == 0
+    gain = next(r for r in outcome.results if r.metric == "cons_gain@8" and r.breakdown is None)
+    assert -0.25 <= gain.ci_low < 0 < gain.ci_high <= 0.375  # a bootstrap of the per-problem differences
     rows = store.sql("SELECT metric, value, benchmark_version, protocol, n_problems, n_samples FROM eval_results "
                      "WHERE metric = 'pass@1'").to_dicts()
     assert len(rows) == 1 and rows[0]["n_problems"] == 5 and rows[0]["n_samples"] == 40

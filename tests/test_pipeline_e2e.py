@@ -139,6 +139,10 @@ def test_report_and_cli_over_the_run(pipeline_run):
     leaderboard_csv = pl.read_csv(tmp / "report" / "leaderboard.csv")
     sql = (tmp / "report" / "leaderboard.sql").read_text().rstrip().rstrip(";")
     assert store.sql(sql)["value"].to_list() == pytest.approx(leaderboard_csv["value"].to_list())
+    # the stage table lists every stage the report can see finished: all but the report stage writing it
+    stages_csv = pl.read_csv(tmp / "report" / "stages.csv")
+    assert stages_csv["stage"].to_list() == [s for s in STAGES if s != "report"]
+    assert set(stages_csv["status"]) == {"finished"}
     env_run = [sys.executable, "-m", "r1harness"]
     out = subprocess.run(
         [

@@ -120,6 +120,7 @@ def filled(tmp_path_factory):
         _eval_result(store, ev, f"/models/{stage}", "pass@1", v)
         _eval_result(store, ev, f"/models/{stage}", "pass@4", min(1.0, v * 2))
         _eval_result(store, ev, f"/models/{stage}", "cons@4", v + 0.02)
+        _eval_result(store, ev, f"/models/{stage}", "cons_gain@4", 0.02)
     cur_stage = _stage(store, pipe, "rejection")
     cur = start_run(store, "curate", name="tiny", parent_run_id=cur_stage)
     funnel = {
@@ -181,9 +182,9 @@ def test_numbers_in_markdown_match_the_store(built):
     store, pipe, report, out = built
     md = report.markdown.read_text()
     board = store.sql("SELECT * FROM leaderboard WHERE model = '/models/final_rl'").to_dicts()
-    assert len(board) == 3
+    assert len(board) == 4
     for row in board:
-        if row["metric"] in ("pass@1", "cons@4"):
+        if row["metric"] in ("pass@1", "cons@4", "cons_gain@4"):
             assert metric_cell(row) in md  # e.g. 0.600 [0.550, 0.650]
     acc = store.sql(
         "SELECT accuracy FROM rollout_stats_by_step r JOIN runs USING (run_id) "
@@ -244,6 +245,31 @@ def test_findings_call_overlapping_intervals_noise():
     assert "not for r1zero on b (cons@4 0.280 < pass@1 0.300, within its 95% CI [0.200, 0.360]): NO" in cons
     # a model without a CI (a score of 0 everywhere) counts as the point itself
     assert "pass@1 distill_sft 0.020 vs student 0.000 (within noise: the 95% CIs overlap): yes" in notes
+
+
+
+def test_findings_give_the_paired_voting_gain():
+    import polars as pl
+
+    from r1harness.report.findings import findings
+
+    rows = [  # model, metric, value, ci_low, ci_high
+        ("r1zero", "pass@1", 0.30, 0.25, 0.36), ("r1zero", "cons@4", 0.31, 0.24, 0.38),
+        ("r1zero", "cons_gain@4", 0.01, -0.02, 0.04),
+        ("final_rl", "pass@1", 0.60, 0.55, 0.65), ("final_rl", "cons@4", 0.66, 0.60, 0.72),
+        ("final_rl", "cons_gain@4", 0.06, 0.03, 0.09),
+        ("student", "pass@1", 0.20, 0.15, 0.25), ("student", "cons@4", 0.15, 0.10, 0.20),
+        ("student", "cons_gain@4", -0.05, -0.08, -0.02),
+    ]
+    board = pl.DataFrame(rows, schema=["model", "metric", "value", "ci_low", "ci_high"], orient="row")
+    board = board.with_columns(benchmark=pl.lit("b"))
+    empty = pl.DataFrame({"run": [], "stage": [], "step": [], "accuracy": []})
+    notes = findings({"leaderboard": board, "training_curves": empty, "reward_components": empty})
+    gain = next(n for n in notes if n.startswith("What voting adds"))
+    assert "above 0 for 1 of 3" in gain
+    assert "within noise for r1zero on b +0.010 [-0.020, +0.040]" in gain
+    assert "below 0 for student on b -0.050 [-0.080, -0.020]" in gain
+    assert "final_rl" not in gain  # above 0 is counted, not listed
 
 
 def test_empty_store_reports_no_data(store, tmp_path):

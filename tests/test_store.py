@@ -74,6 +74,9 @@ def test_schema_errors_name_the_column(store):
 def test_bad_sql_is_a_store_error(store):
     with pytest.raises(StoreError, match="SQL failed"):
         store.sql("SELECT no_such_column FROM rollouts")
+    # a join selecting two columns of one name names the column instead of polars' bare DuplicateError
+    with pytest.raises(StoreError, match="more than one column named 'run_id'"):
+        store.sql("SELECT a.run_id, b.run_id FROM runs a JOIN runs b USING (kind)")
 
 
 def test_catalog_insert_and_runs(store):

@@ -116,8 +116,12 @@ def test_language_table_through_r1h_grade(tmp_path, capsys):
     graded = _grouped_cli("language", cases, flags, tmp_path, capsys)
     assert _mismatches(cases, graded) == []
     for g in graded:
-        if g["status"] != "unparseable":
+        if g["details"]["n_words"]:
             assert g["score"] == pytest.approx(g["details"]["share"], abs=1e-6)
+        else:  # no prose words: consistent (1.0) when there is text, unparseable (0.0) when there is none
+            assert g["details"]["share"] is None
+            assert g["score"] == (1.0 if g["status"] == "correct" else 0.0)
+    assert sum(g["details"]["n_words"] == 0 and g["status"] == "correct" for g in graded) >= 1
 
 
 def test_readability_table():

@@ -46,7 +46,7 @@ def emit(df, fmt: str, out: str | None = None) -> None:
         print(f"wrote {df.height} rows to {out}", file=sys.stderr)
         return
     if fmt == "csv":
-        text = df.write_csv()
+        text = _json_encode_nested(df).write_csv()
     elif fmt == "json":
         text = json.dumps(df.to_dicts(), default=str, ensure_ascii=False, indent=1) + "\n"
     elif fmt == "md":
@@ -62,3 +62,15 @@ def emit(df, fmt: str, out: str | None = None) -> None:
         print(f"wrote {df.height} rows to {out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+
+
+def _json_encode_nested(df):
+    """CSV has no lists or structs: such columns (e.g. `list(...)` in a query) are written as JSON text."""
+    import polars as pl
+
+    nested = [name for name, dtype in df.schema.items() if dtype.is_nested()]
+    return df.with_columns(
+        pl.Series(name, [None if v is None else json.dumps(v, default=str, ensure_ascii=False)
+                         for v in df[name].to_list()], dtype=pl.String)
+        for name in nested
+    )

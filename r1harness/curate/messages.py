@@ -1,7 +1,7 @@
 """Chat messages of set samples, built column-wise: the `messages` JSON that SFTTrainer reads as is.
 
 Reasoning rows get the recipe's layout:
-- think:      the completion as generated (`<think>…</think>` then the answer);
+- think:      the completion as generated (`<think>…</think>` then the answer), leading space dropped;
 - cold_start: R1's readable cold-start layout `|special_token|<reasoning_process>|special_token|<summary>`;
 - plain:      the answer only.
 General rows follow R1's policy for simple prompts: a prompt of at most `simple_prompt_max_words` words is
@@ -29,7 +29,9 @@ def _assistant_text(recipe: Recipe) -> pl.Expr:
     elif out.layout == "plain":
         reasoning = answer
     else:
-        reasoning = pl.col("_text")
+        # Completions begin with the space that separates them from the prompt template ("Assistant: …");
+        # the chat template adds its own, so keeping it would train a double space the model never sees.
+        reasoning = pl.col("_text").str.strip_chars_start()
     simple = (
         pl.col("problem").fill_null("").str.count_matches(r"\S+") <= recipe.general.simple_prompt_max_words
     )

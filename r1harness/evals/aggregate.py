@@ -1,7 +1,8 @@
 """From the store's rollouts + rewards to benchmark numbers (the corpus-level side of evaluation).
 
 `load_samples` reads one row per (rollout, verifier) with the latest reward; `compute_results` turns those
-into result rows: pass@k, cons@k, breakdowns, with bootstrap CIs and infrastructure-failure counts.
+into result rows: pass@k, cons@k, cons_gain@k (cons@k - pass@1, paired), breakdowns, with bootstrap CIs
+and infrastructure-failure counts.
 Infrastructure failures (verdict timeout/error) are never scored as wrong: they are dropped from the
 samples of their problem and counted in the `infra_failures` metric.
 """
@@ -68,6 +69,11 @@ def compute_results(samples, *, k_values: Sequence[int], cons_values: Sequence[i
     if cons_values:
         votes = cons_votes(scored, cons_values, cluster, verifier)
         out += [_mean_metric(f"cons@{k}", values, n_arr, n_boot, seed) for k, values in votes.items()]
+        # What voting adds, paired per problem (cons@k - pass@1): its CI is much narrower than the two
+        # metrics' separate CIs, which overlap almost always, so "does voting help?" gets a real answer.
+        pass1 = c_arr / n_arr
+        out += [_mean_metric(f"cons_gain@{k}", values - pass1, n_arr, n_boot, seed)
+                for k, values in votes.items()]
     out += _breakdowns(scored, breakdowns, n_boot, seed)
     out += _health(samples)
     return out

@@ -102,7 +102,8 @@ def _column_labels(df) -> tuple[dict[tuple, str], list[str]]:
 def _cell(metric: str, value, low, high, n_problems, n_samples, percent: bool) -> str:
     if value is None:
         return "-"
-    scale = 100.0 if percent and (metric.startswith(("pass@", "cons@")) or "exact_match" in metric) else 1.0
+    shares = metric.startswith(("pass@", "cons@", "cons_gain@")) or "exact_match" in metric
+    scale = 100.0 if percent and shares else 1.0
     text = f"{value * scale:.1f}"
     if low is not None and high is not None and low != high:
         text += f" [{low * scale:.1f}, {high * scale:.1f}]"

@@ -38,8 +38,9 @@ SECTIONS = (
     SectionSpec(
         "leaderboard",
         "Leaderboard",
-        "pass@1 (mean correctness over k samples) and cons@k (majority "
-        "vote over answer-equivalence classes) on held-out problems, 95% bootstrap CIs.",
+        "pass@1 (mean correctness over k samples), cons@k (majority vote over answer-equivalence classes) "
+        "and cons_gain@k (cons@k - pass@1 per problem: what voting adds, with a paired CI) on held-out "
+        "problems, 95% bootstrap CIs.",
         "metrics",
     ),
     SectionSpec(

@@ -83,6 +83,27 @@ def cons_vs_pass(board) -> Iterator[str]:
             f"cons@k >= pass@1 (paper: yes) for {len(pairs) - len(bad)} of {len(pairs)} model/benchmark "
             f"pairs" + (f"; not for {', '.join(bad)}" if bad else "") + f": {_verdict(not bad)}"
         )
+        yield from _voting_gain(board, pairs)
+
+
+def _voting_gain(board, pairs) -> Iterator[str]:
+    """The paired resolution of the check above: cons_gain@k = cons@k - pass@1 per problem, with its CI."""
+    above, noise, below = [], [], []
+    for model, bench, metric, _, _ in pairs:
+        gain_metric = metric.replace("cons@", "cons_gain@")
+        gain, ci = _metric(board, model, gain_metric, bench), _interval(board, model, gain_metric, bench)
+        if gain is None:
+            continue
+        low, high = ci or (gain, gain)
+        text = f"{model} on {bench} {gain:+.3f} [{low:+.3f}, {high:+.3f}]"
+        (above if low > 0 else below if high < 0 else noise).append(text)
+    n = len(above) + len(noise) + len(below)
+    if n:
+        yield (
+            f"What voting adds, cons@k - pass@1 paired per problem (95% CI): above 0 for {len(above)} of {n}"
+            + (f"; within noise for {', '.join(noise)}" if noise else "")
+            + (f"; below 0 for {', '.join(below)}" if below else "")
+        )
 
 
 def _noise(board, model: str, metric: str, bench: str, value: float) -> str:

@@ -33,12 +33,14 @@ MODELS_CTE = """models AS (
 
 # Body of each query; `{scope}` is replaced by `scope_cte(...)`.
 QUERIES: dict[str, str] = {
-    # The pipeline's stages: status, wall time and CPU time (all threads) of each.
+    # The pipeline's stages: status, wall time and CPU time (all threads) of each. The report stage is left
+    # out: it writes this report while it runs, so its row could only ever say "running".
     "stages": """{scope}
 SELECT name AS stage, status, started_at, finished_at,
        round(date_diff('millisecond', started_at, finished_at) / 1000.0, 1) AS seconds,
        CAST(json_extract(summary, '$.cpu_seconds') AS DOUBLE) AS cpu_seconds
 FROM runs WHERE run_id IN (SELECT run_id FROM scope) AND kind LIKE 'pipeline.%'
+  AND kind <> 'pipeline.report'
 ORDER BY started_at""",
     # R1-Zero's Figures 2-3: accuracy and mean response length per training step, from the rollouts.
     "training_curves": """{scope}
@@ -61,7 +63,8 @@ SELECT coalesce(ru.name, w.run_id) AS run, w.step, w.n_rollouts, w.reflection_sh
 FROM reflection_words_by_step w JOIN runs ru USING (run_id)
 WHERE w.run_id IN (SELECT run_id FROM scope) AND ru.kind = 'grpo'
 ORDER BY run, w.step""",
-    # pass@1 and cons@k per model and benchmark (latest result), with bootstrap CIs.
+    # pass@1, cons@k and cons_gain@k (cons@k - pass@1, paired per problem) per model and benchmark (latest
+    # result), with bootstrap CIs.
     "leaderboard": """{scope},
 """
     + MODELS_CTE
@@ -70,7 +73,7 @@ SELECT coalesce(m.stage, l.model) AS model, l.benchmark, l.metric, l.value, l.ci
        l.n_problems, l.n_samples
 FROM leaderboard l LEFT JOIN models m USING (model)
 WHERE l.run_id IN (SELECT run_id FROM scope)
-  AND (l.metric = 'pass@1' OR l.metric LIKE 'cons@%')
+  AND (l.metric = 'pass@1' OR starts_with(l.metric, 'cons@') OR starts_with(l.metric, 'cons_gain@'))
 ORDER BY l.benchmark, coalesce(m.started_at, TIMESTAMPTZ '2100-01-01'), model, l.metric""",
     # Unbiased pass@k for every k each benchmark was run with.
     "pass_at_k": """{scope},

@@ -127,6 +127,7 @@ class Store:
                 rel = con.sql(query, params=params) if params else con.sql(query)
                 if rel is None:  # a statement with no result (e.g. SET)
                     return pl.DataFrame()
+                _check_unique_columns(rel.columns)
                 return pl.from_arrow(rel.to_arrow_table())
             except duckdb.Error as exc:
                 raise StoreError(f"SQL failed: {exc}") from exc
@@ -294,3 +295,17 @@ def _ident(name: str) -> str:
     if not name.replace("_", "").isalnum():
         raise StoreError(f"not a table name: {name!r}")
     return name
+
+
+def _check_unique_columns(columns: list[str]) -> None:
+    """DuckDB returns two columns of one name (`SELECT a.name, b.name ...`); a DataFrame cannot hold them."""
+    seen, twice = set(), []
+    for name in columns:
+        if name in seen and name not in twice:
+            twice.append(name)
+        seen.add(name)
+    if twice:
+        raise StoreError(
+            f"SQL failed: the result has more than one column named {', '.join(map(repr, twice))}; "
+            f"name each with AS (e.g. `SELECT a.name AS a_name, b.name AS b_name ...`)"
+        )

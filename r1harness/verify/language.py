@@ -17,7 +17,7 @@ from collections import Counter
 from r1harness.verify.extract import split_think
 from r1harness.verify.verdict import Verdict
 
-LANGUAGE_VERIFIER_VERSION = "1"
+LANGUAGE_VERIFIER_VERSION = "2"  # 2: a CoT of only math/symbols is consistent, not unparseable
 DEFAULT_THRESHOLD = 0.95
 
 _NOT_PROSE = re.compile(
@@ -77,7 +77,9 @@ def language_consistency(
     completion: str, target: str = "en", *, threshold: float = DEFAULT_THRESHOLD
 ) -> Verdict:
     """Score = share of the CoT's words in `target`; correct when the share reaches `threshold`. A completion
-    without a think block is measured whole; one without any words is unparseable (score 0)."""
+    without a think block is measured whole. Text without prose words (only arithmetic, math or code) mixes no
+    languages, so it is consistent (score 1): scoring it 0, as version 1 did, made the GRPO reward pay for
+    adding words to arithmetic. Only a completion with no text at all is unparseable (score 0)."""
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold is a share between 0 and 1, got {threshold}")
     cot, rest = split_think(completion or "")
@@ -91,13 +93,16 @@ def language_consistency(
         "counts": dict(counts),
     }
     if share is None:
+        if not text.strip():
+            reason = f"the {scope} is empty"
+            return Verdict("unparseable", 0.0, "language", LANGUAGE_VERIFIER_VERSION, None, reason, details)
         return Verdict(
-            "unparseable",
-            0.0,
+            "correct",
+            1.0,
             "language",
             LANGUAGE_VERIFIER_VERSION,
             None,
-            f"no words in the {scope} to measure",
+            f"no prose words in the {scope} (only math, numbers or code): no language mixing",
             details,
         )
     ok = share >= threshold

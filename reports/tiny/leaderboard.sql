@@ -1,5 +1,5 @@
 WITH RECURSIVE scope(run_id) AS (
-    SELECT run_id FROM runs WHERE run_id = 'pipeline-tiny-4140aca7ff50-ec6e6a'
+    SELECT run_id FROM runs WHERE run_id = 'pipeline-tiny-405369340742-b1b85c'
     UNION ALL
     SELECT r.run_id FROM runs r JOIN scope s ON r.parent_run_id = s.run_id),
 models AS (
@@ -11,5 +11,5 @@ SELECT coalesce(m.stage, l.model) AS model, l.benchmark, l.metric, l.value, l.ci
        l.n_problems, l.n_samples
 FROM leaderboard l LEFT JOIN models m USING (model)
 WHERE l.run_id IN (SELECT run_id FROM scope)
-  AND (l.metric = 'pass@1' OR l.metric LIKE 'cons@%')
+  AND (l.metric = 'pass@1' OR starts_with(l.metric, 'cons@') OR starts_with(l.metric, 'cons_gain@'))
 ORDER BY l.benchmark, coalesce(m.started_at, TIMESTAMPTZ '2100-01-01'), model, l.metric;

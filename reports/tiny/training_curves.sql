@@ -1,5 +1,5 @@
 WITH RECURSIVE scope(run_id) AS (
-    SELECT run_id FROM runs WHERE run_id = 'pipeline-tiny-4140aca7ff50-ec6e6a'
+    SELECT run_id FROM runs WHERE run_id = 'pipeline-tiny-405369340742-b1b85c'
     UNION ALL
     SELECT r.run_id FROM runs r JOIN scope s ON r.parent_run_id = s.run_id)
 SELECT coalesce(ru.name, s.run_id) AS run, s.stage, s.step, s.n_rollouts,

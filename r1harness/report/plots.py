@@ -104,14 +104,15 @@ def pass_at_k(df) -> bytes | None:
     if df.is_empty():
         return None
     benches = df["benchmark"].unique(maintain_order=True).to_list()
-    plt, fig, axes = _figure(len(benches), width=4.6)
+    plt, fig, axes = _figure(len(benches), width=6.0)
     for ax, bench in zip(axes, benches):
         part = df.filter(df["benchmark"] == bench)
         for (model,), rows in part.sort("k").group_by(["model"], maintain_order=True):
             ax.plot(rows["k"], rows["value"], "-o", markersize=3, label=model)
         ax.set_xscale("log", base=2)
         ax.set(xlabel="k", ylabel="pass@k", title=bench, ylim=(-0.02, 1.02))
-        ax.legend(fontsize=7)
+        # beside the axes: with nine models a legend inside covers the curves
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _png(plt, fig)
 
 

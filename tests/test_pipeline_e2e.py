@@ -178,3 +178,18 @@ def test_report_and_cli_over_the_run(pipeline_run):
     assert pl.read_csv(tmp / "again" / "leaderboard.csv")["value"].to_list() == pytest.approx(
         leaderboard_csv["value"].to_list()
     )
+
+
+def test_printed_leaderboard_shows_the_reports_digits(pipeline_run, capsys):
+    from r1harness.commands.pipeline import print_outcome
+    from r1harness.report.build import metric_cell
+
+    store, _, result, _, _, tmp = pipeline_run
+    print_outcome(store, result)
+    out = capsys.readouterr().out
+    rows = pl.read_csv(tmp / "report" / "leaderboard.csv").to_dicts()
+    assert {r["metric"] for r in rows} == {"pass@1", "cons@2", "cons_gain@2"}
+    report_md = (tmp / "report" / "report.md").read_text()
+    for row in rows:
+        cell = metric_cell(row)
+        assert cell in out and cell in report_md, (row["model"], row["metric"], cell)

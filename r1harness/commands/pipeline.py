@@ -74,18 +74,13 @@ def print_outcome(store, result) -> None:
     """The leaderboard of the run's models and where the report is."""
     import polars as pl
 
+    from r1harness.report.build import metric_cell
     from r1harness.report.queries import query
 
     board = store.sql(query("leaderboard", result.run_id))
     if not board.is_empty():
-        cells = board.with_columns(
-            cell=pl.col("value").round(3).cast(pl.String)
-            + " ["
-            + pl.col("ci_low").round(3).cast(pl.String)
-            + ", "
-            + pl.col("ci_high").round(3).cast(pl.String)
-            + "]"
-        )
+        # the report's own cell format, so the printed digits are the report's digits
+        cells = board.with_columns(cell=pl.Series([metric_cell(r) for r in board.iter_rows(named=True)]))
         wide = cells.pivot(
             on="metric", index=["benchmark", "model"], values="cell", aggregate_function="first"
         )

@@ -1,13 +1,28 @@
-"""Loading the YAML files r1harness is configured by (manifests, recipes), with errors that say the fix."""
+"""Loading the YAML files r1harness is configured by (manifests, recipes, training and pipeline configs),
+with errors that say the fix."""
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import yaml
 
 from r1harness.errors import ConfigError
+
+
+class _Loader(yaml.SafeLoader):
+    """safe_load, except that 1e-5 is a float (YAML 1.1 wants 1.0e-5, which nobody types)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
+
+
+def load_yaml_text(text: str):
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
 
 
 def resolve_named_yaml(name_or_path: str | os.PathLike, folder: Path, *, kind: str, known_label: str) -> Path:
@@ -24,7 +39,7 @@ def resolve_named_yaml(name_or_path: str | os.PathLike, folder: Path, *, kind: s
 def read_yaml_mapping(path: Path, what: str) -> dict:
     """The YAML file at `path` as a dict (empty file -> {}); ConfigError for invalid YAML or a non-mapping."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml_text(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from None
     if not isinstance(raw, dict):

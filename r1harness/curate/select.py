@@ -1,7 +1,7 @@
 """Selection over the measured candidates (no texts): filters, exact dedup, per-prompt caps, quotas.
 
-Every step keeps rows in a fixed priority order (`rank_key`, a hash of the recipe seed, prompt id and completion),
-so the same recipe over the same store selects the same rows.
+Every step keeps rows in a fixed priority order (`rank_key`, a hash of the recipe seed, prompt id and
+completion), so the same recipe over the same store selects the same rows.
 """
 
 from __future__ import annotations

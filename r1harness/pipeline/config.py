@@ -234,15 +234,9 @@ def config_from_dict(raw: dict, origin: str = "") -> PipelineConfig:
 def load_pipeline_config(name_or_path: str | os.PathLike, overrides: dict | None = None) -> PipelineConfig:
     """`datasets/pipelines/<name>.yaml` by name, or a file by path; `overrides` are dotted keys."""
     from r1harness.train.config import _set_dotted, read_yaml
+    from r1harness.yaml_files import resolve_named_yaml
 
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = PIPELINE_DIR / f"{name_or_path}.yaml"
-    if not path.exists():
-        known = sorted(p.stem for p in PIPELINE_DIR.glob("*.yaml"))
-        raise ConfigError(
-            f"no pipeline config {str(name_or_path)!r} (looked for {path}); configs here: {known}"
-        )
+    path = resolve_named_yaml(name_or_path, PIPELINE_DIR, kind="pipeline config", known_label="configs here")
     raw = read_yaml(path)
     for key, value in (overrides or {}).items():
         _set_dotted(raw, key, value)

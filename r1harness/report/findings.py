@@ -54,11 +54,16 @@ def r1zero_trends(curves, components) -> Iterator[str]:
             )
 
 
-def _metric(board, model: str, metric: str, bench: str) -> float | None:
+def _row(board, model: str, metric: str, bench: str) -> dict | None:
     hit = board.filter(
         (board["model"] == model) & (board["metric"] == metric) & (board["benchmark"] == bench)
     )
-    return None if hit.is_empty() else hit["value"][0]
+    return None if hit.is_empty() else hit.row(0, named=True)
+
+
+def _metric(board, model: str, metric: str, bench: str) -> float | None:
+    row = _row(board, model, metric, bench)
+    return None if row is None else row["value"]
 
 
 def cons_vs_pass(board) -> Iterator[str]:
@@ -113,14 +118,10 @@ def _noise(board, model: str, metric: str, bench: str, value: float) -> str:
 
 def _interval(board, model: str, metric: str, bench: str) -> tuple[float, float] | None:
     """The 95% bootstrap CI of a leaderboard value (None when the board has none, e.g. a score of 0)."""
-    if "ci_low" not in board.columns:
+    row = _row(board, model, metric, bench)
+    if row is None or row.get("ci_low") is None or row.get("ci_high") is None:
         return None
-    hit = board.filter(
-        (board["model"] == model) & (board["metric"] == metric) & (board["benchmark"] == bench)
-    )
-    if hit.is_empty() or hit["ci_low"][0] is None or hit["ci_high"][0] is None:
-        return None
-    return hit["ci_low"][0], hit["ci_high"][0]
+    return row["ci_low"], row["ci_high"]
 
 
 def _margin(board, better: str, worse: str, bench: str, a: float, b: float) -> str:

@@ -11,13 +11,19 @@ import io
 DPI = 110
 
 
-def _figure(ncols: int = 1, width: float = 6.4, height: float = 3.6):
+def _grid(nrows: int, ncols: int, width: float, height: float):
+    """plt, the figure and its axes as rows of columns; each panel width x height inches."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, ncols, figsize=(width * ncols, height), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False)
+    return plt, fig, axes
+
+
+def _figure(ncols: int = 1, width: float = 6.4, height: float = 3.6):
+    plt, fig, axes = _grid(1, ncols, width, height)
     return plt, fig, list(axes[0])
 
 
@@ -44,13 +50,8 @@ def training_curves(df) -> bytes | None:
     dots the held-out evaluations."""
     if df.is_empty():
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     runs = _in_pipeline_order(df["run"].unique(maintain_order=True).to_list())
-    fig, axes = plt.subplots(2, len(runs), figsize=(4.2 * len(runs), 6.4), squeeze=False)
+    plt, fig, axes = _grid(2, len(runs), width=4.2, height=3.2)
     for col, run in enumerate(runs):
         acc_ax, len_ax = axes[0][col], axes[1][col]
         for stage, colour in (("grpo", "tab:blue"), ("eval", "tab:orange")):

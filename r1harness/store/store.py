@@ -299,11 +299,9 @@ def _ident(name: str) -> str:
 
 def _check_unique_columns(columns: list[str]) -> None:
     """DuckDB returns two columns of one name (`SELECT a.name, b.name ...`); a DataFrame cannot hold them."""
-    seen, twice = set(), []
-    for name in columns:
-        if name in seen and name not in twice:
-            twice.append(name)
-        seen.add(name)
+    from collections import Counter
+
+    twice = [name for name, n in Counter(columns).items() if n > 1]
     if twice:
         raise StoreError(
             f"SQL failed: the result has more than one column named {', '.join(map(repr, twice))}; "

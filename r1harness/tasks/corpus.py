@@ -39,6 +39,10 @@ def pretraining_corpus(n: int = 4000, seed: int = 0, *, format_share: float = 0.
     `exclude_problems` keeps held-out evaluation problems out of the corpus."""
     if passes < 1:
         raise ConfigError(f"passes must be >= 1, got {passes}")
+    if not 0.0 <= format_share <= 1.0:
+        raise ConfigError(f"format_share must be in [0, 1], got {format_share}")
+    if layout not in LAYOUTS:
+        raise ConfigError(f"corpus layout must be one of {LAYOUTS}, got {layout!r}")
     docs = []
     for p in range(passes):
         docs += _one_pass(n, seed + 104729 * p, format_share=format_share, template=template, tasks=tasks,
@@ -47,10 +51,6 @@ def pretraining_corpus(n: int = 4000, seed: int = 0, *, format_share: float = 0.
 
 
 def _one_pass(n, seed, *, format_share, template, tasks, exclude_problems, layout) -> list[str]:
-    if not 0.0 <= format_share <= 1.0:
-        raise ConfigError(f"format_share must be in [0, 1], got {format_share}")
-    if layout not in LAYOUTS:
-        raise ConfigError(f"corpus layout must be one of {LAYOUTS}, got {layout!r}")
     tasks = tasks or {"arithmetic": {"digits": 2}}
     rng = random.Random(seed)
     per_task = -(-n // len(tasks))

@@ -145,50 +145,25 @@ def load_config(cls, path: str | Path | None = None, overrides: dict | None = No
     return from_dict(cls, data, where=str(path) if path else "config")
 
 
-def _yaml_loader():
-    """safe_load, except that 1e-5 is a float (YAML 1.1 wants 1.0e-5, which nobody types)."""
-    import re
-
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    Loader.add_implicit_resolver(
-        "tag:yaml.org,2002:float",
-        re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
-    return Loader
-
-
-def _load_yaml(text: str):
-    import yaml
-
-    return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 (a SafeLoader subclass)
-
-
 def read_yaml(path: str | Path) -> dict:
-    import yaml
+    from r1harness.yaml_files import read_yaml_mapping
 
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"config file {p} does not exist")
-    try:
-        data = _load_yaml(p.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{p}: the top level must be a mapping of keys to values")
-    return data
+    return read_yaml_mapping(p, "a config")
 
 
 def parse_overrides(pairs: list[str] | None) -> dict:
     """`--option key=value` pairs; values are parsed as YAML scalars (1e-5, true, [1, 2], null)."""
+    from r1harness.yaml_files import load_yaml_text
+
     out = {}
     for pair in pairs or []:
         key, sep, raw = pair.partition("=")
         if not sep or not key:
             raise ConfigError(f"--option expects KEY=VALUE, got {pair!r}")
-        out[key.strip()] = _load_yaml(raw)
+        out[key.strip()] = load_yaml_text(raw)
     return out
 
 

@@ -22,8 +22,8 @@ def evaluate_policy(model, tokenizer, prompts: list[dict], components, *, templa
         k = 1 if decoding.get("greedy") else samples
         for start in range(0, len(prompts), max(1, batch_size // k)):
             chunk = prompts[start:start + max(1, batch_size // k)]
-            texts, ids, finished = generate_texts(model, tokenizer, [render(template, p["problem"]) for p in chunk],
-                                             decoding, k)
+            texts, ids, finished = generate_texts(
+                model, tokenizer, [render(template, p["problem"]) for p in chunk], decoding, k)
             rows = [p for p in chunk for _ in range(k)]
             verdicts = {c.spec.name: c.score(texts, _refs(rows)) for c in components}
             for i, (row, text) in enumerate(zip(rows, texts)):

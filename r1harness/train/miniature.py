@@ -43,7 +43,8 @@ class MiniatureRecipe:
             raise ConfigError(f"task.name must be arithmetic or countdown, got {self.task.get('name')!r}")
         unknown = set(self.corpus) - CORPUS_KEYS
         if unknown:
-            raise ConfigError(f"corpus: unknown key(s) {sorted(unknown)}; valid keys are {sorted(CORPUS_KEYS)}")
+            raise ConfigError(
+                f"corpus: unknown key(s) {sorted(unknown)}; valid keys are {sorted(CORPUS_KEYS)}")
         bad = {"model", "dataset", "split"} & set(self.grpo)
         if bad:
             raise ConfigError(f"grpo: {sorted(bad)} are set by the recipe itself; remove them")
@@ -117,7 +118,8 @@ def base_corpus(recipe: MiniatureRecipe, seed: int, format_share: float) -> list
     _, heldout = task_prompts(recipe)
     return pretraining_corpus(recipe.corpus.get("documents", 20000), seed, format_share=format_share,
                               template=recipe.grpo.get("template", "r1zero"),
-                              layout=recipe.corpus.get("layout", "spaced"), passes=recipe.corpus.get("passes", 1),
+                              layout=recipe.corpus.get("layout", "spaced"),
+                              passes=recipe.corpus.get("passes", 1),
                               tasks={recipe.task["name"]: recipe.task.get("params", {})},
                               exclude_problems={r["problem"] for r in heldout})
 

@@ -8,7 +8,7 @@ PY      = $(VENV)/bin/python
 TORCH   = torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast bench clean-venv
+.PHONY: install demo lint test test-fast bench clean-venv
 
 $(VENV)/.installed: pyproject.toml constraints.txt scripts/install-system-deps.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,11 @@ install: $(VENV)/.installed
 demo: install
 	$(VENV)/bin/r1h demo
 
-test: install
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: install lint
 	HF_HOME=$(CURDIR)/.cache/hf HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
 test-fast: install

@@ -35,16 +35,26 @@ def synthetic_store(root: Path, problems: int, samples: int, seed: int = 0):
         gold = rng.randint(1, 999)
         if p % 5 == 0:  # one problem in five has a symbolic answer: only math-verify can group those
             base = rng.choice(symbolic)
-            forms = {"\\frac{\\sqrt{3}}{2}": ["\\frac{\\sqrt{3}}{2}", "\\frac{1}{2}\\sqrt{3}", "\\sqrt{3}/2"],
-                     "2\\sqrt{2}": ["2\\sqrt{2}", "\\sqrt{8}", "2 \\sqrt 2"],
-                     "\\pi/4": ["\\pi/4", "\\frac{\\pi}{4}", "0.25\\pi"],
-                     "x^2+1": ["x^2+1", "1+x^2", "x^{2} + 1"], "(1,2)": ["(1,2)", "(1, 2)", "\\left(1,2\\right)"]}
+            forms = {
+                "\\frac{\\sqrt{3}}{2}": ["\\frac{\\sqrt{3}}{2}", "\\frac{1}{2}\\sqrt{3}", "\\sqrt{3}/2"],
+                "2\\sqrt{2}": ["2\\sqrt{2}", "\\sqrt{8}", "2 \\sqrt 2"],
+                "\\pi/4": ["\\pi/4", "\\frac{\\pi}{4}", "0.25\\pi"],
+                "x^2+1": ["x^2+1", "1+x^2", "x^{2} + 1"],
+                "(1,2)": ["(1,2)", "(1, 2)", "\\left(1,2\\right)"],
+            }
             gold_forms = forms[base]
         else:
             gold_forms = [str(gold), f"{gold}.0", f"\\frac{{{2 * gold}}}{{2}}"]
         pid = ids.prompt_id("synthetic", f"problem {p}")
-        prompts.append({"prompt_id": pid, "dataset": "synthetic", "problem": f"problem {p}", "answer": gold_forms[0],
-                        "source_index": p})
+        prompts.append(
+            {
+                "prompt_id": pid,
+                "dataset": "synthetic",
+                "problem": f"problem {p}",
+                "answer": gold_forms[0],
+                "source_index": p,
+            }
+        )
         accuracy = rng.random() ** 2
         distractors = [str(gold + d) for d in rng.sample(range(1, 50), 3)]
         if p % 5 == 0:  # symbolic problems get a symbolic wrong answer too
@@ -59,13 +69,32 @@ def synthetic_store(root: Path, problems: int, samples: int, seed: int = 0):
                 answer, status = None, "unparseable"
             else:
                 answer, status = rng.choice(distractors), "wrong"
-            rollouts.append({"rollout_id": rid, "prompt_id": pid, "model": "m", "template": "r1-math@1",
-                             "sampling": "{}", "seed": 0, "sample_index": i, "stage": "eval",
-                             "completion": f"\\boxed{{{answer}}}", "completion_tokens": 100,
-                             "finish_reason": "stop"})
-            rewards.append({"reward_id": ids.reward_id(rid, "math", "1"), "rollout_id": rid, "verifier": "math",
-                            "verifier_version": "1", "status": status,
-                            "score": 1.0 if status == "correct" else 0.0, "extracted": answer})
+            rollouts.append(
+                {
+                    "rollout_id": rid,
+                    "prompt_id": pid,
+                    "model": "m",
+                    "template": "r1-math@1",
+                    "sampling": "{}",
+                    "seed": 0,
+                    "sample_index": i,
+                    "stage": "eval",
+                    "completion": f"\\boxed{{{answer}}}",
+                    "completion_tokens": 100,
+                    "finish_reason": "stop",
+                }
+            )
+            rewards.append(
+                {
+                    "reward_id": ids.reward_id(rid, "math", "1"),
+                    "rollout_id": rid,
+                    "verifier": "math",
+                    "verifier_version": "1",
+                    "status": status,
+                    "score": 1.0 if status == "correct" else 0.0,
+                    "extracted": answer,
+                }
+            )
     store.append("prompts", prompts)
     store.append("rollouts", rollouts)
     store.append("rewards", rewards)
@@ -83,24 +112,34 @@ def bench_metrics(problems: int, samples: int) -> dict:
         out = {}
         verifier = MathVerifier()
         t0 = time.perf_counter()
-        verifier.grade_answers(["\\sqrt{2}"], ["x+1"])  # starts the math-verify worker processes (sympy imports)
+        verifier.grade_answers(
+            ["\\sqrt{2}"], ["x+1"]
+        )  # starts the math-verify worker processes (sympy imports)
         out["math_verify_pool_start_s"] = time.perf_counter() - t0
         for label in ("pool_up_empty_cache", "warm_cache"):
             t0 = time.perf_counter()
-            results = compute_results(load_samples(store, wanted, "math"), k_values=ks, cons_values=[samples],
-                                      verifier=verifier)
+            results = compute_results(
+                load_samples(store, wanted, "math"), k_values=ks, cons_values=[samples], verifier=verifier
+            )
             out[f"{label}_s"] = time.perf_counter() - t0
-        out["values"] = {r.metric: round(r.value, 4) for r in results if r.metric.startswith(("pass", "cons"))}
+        out["values"] = {
+            r.metric: round(r.value, 4) for r in results if r.metric.startswith(("pass", "cons"))
+        }
         # baseline: cluster_answers on every problem's answers, one pool round trip per distinct answer
         fresh = MathVerifier()
         fresh.grade_answers(["\\sqrt{2}"], ["x+1"])
         saved = aggregate._vote
         aggregate._vote = lambda a, c, cl, norm: aggregate.metrics.majority_vote(
-            cl([x if x not in (None, "") else None for x in a]), c)
+            cl([x if x not in (None, "") else None for x in a]), c
+        )
         try:
             t0 = time.perf_counter()
-            full = compute_results(load_samples(store, wanted, "math"), k_values=ks, cons_values=[samples],
-                                   cluster=lambda a: cluster_answers(a, fresh))
+            full = compute_results(
+                load_samples(store, wanted, "math"),
+                k_values=ks,
+                cons_values=[samples],
+                cluster=lambda a: cluster_answers(a, fresh),
+            )
             out["baseline_cluster_every_problem_s"] = time.perf_counter() - t0
         finally:
             aggregate._vote = saved
@@ -112,7 +151,9 @@ def bench_metrics(problems: int, samples: int) -> dict:
         verifier.close()
         fresh.close()
     out["cold_total_s"] = out["math_verify_pool_start_s"] + out["pool_up_empty_cache_s"]
-    out["ratio_vs_baseline"] = round(out["pool_up_empty_cache_s"] / out["baseline_cluster_every_problem_s"], 3)
+    out["ratio_vs_baseline"] = round(
+        out["pool_up_empty_cache_s"] / out["baseline_cluster_every_problem_s"], 3
+    )
     out["ratio_vs_2s_target"] = round(out["pool_up_empty_cache_s"] / 2.0, 3)
     return out
 
@@ -131,22 +172,27 @@ def bench_generation(prompts: int, max_tokens: int, batch_size: int, device: str
         texts = [f"Question: what is {i} + {i * 7}?\nAnswer:" for i in range(prompts)]
         tok = AutoTokenizer.from_pretrained(path, padding_side="left")
         model = AutoModelForCausalLM.from_pretrained(path).to(device).eval()
-        kwargs = dict(max_new_tokens=max_tokens, min_new_tokens=max_tokens, do_sample=False,
-                      pad_token_id=tok.pad_token_id)
+        kwargs = dict(
+            max_new_tokens=max_tokens,
+            min_new_tokens=max_tokens,
+            do_sample=False,
+            pad_token_id=tok.pad_token_id,
+        )
 
         def plain_loop():
             n_tokens = 0
             for start in range(0, len(texts), batch_size):
-                enc = tok(texts[start:start + batch_size], return_tensors="pt", padding=True).to(device)
+                enc = tok(texts[start : start + batch_size], return_tensors="pt", padding=True).to(device)
                 with torch.inference_mode():
                     seqs = model.generate(**enc, **kwargs)
-                new = seqs[:, enc["input_ids"].shape[1]:]
+                new = seqs[:, enc["input_ids"].shape[1] :]
                 tok.batch_decode(new, skip_special_tokens=True)
                 n_tokens += new.numel()
             return n_tokens
 
-        backend = get_backend("transformers", path, batch_size=batch_size, model_obj=model, tokenizer=tok,
-                              device=device)
+        backend = get_backend(
+            "transformers", path, batch_size=batch_size, model_obj=model, tokenizer=tok, device=device
+        )
         sampling = SamplingParams(temperature=0, max_tokens=max_tokens)
         # same fixed-length work: min_new_tokens keeps both from stopping early on EOS
         model.generation_config.min_new_tokens = max_tokens
@@ -159,18 +205,24 @@ def bench_generation(prompts: int, max_tokens: int, batch_size: int, device: str
         timings = {"plain": [], "backend": []}
         pair = (("plain", plain_loop), ("backend", ours))
         for rep in range(6):  # interleaved ABBA (no side always first), best of 6 per side
-            for name, fn in (pair if rep % 2 == 0 else pair[::-1]):
+            for name, fn in pair if rep % 2 == 0 else pair[::-1]:
                 t0 = time.perf_counter()
                 n = fn()
                 timings[name].append((time.perf_counter() - t0, n))
         best = {k: min(v) for k, v in timings.items()}
         plain_tps = best["plain"][1] / best["plain"][0]
         ours_tps = best["backend"][1] / best["backend"][0]
-        return {"device": device, "prompts": prompts, "max_tokens": max_tokens, "batch_size": batch_size,
-                "plain_tokens_per_s": round(plain_tps, 1), "backend_tokens_per_s": round(ours_tps, 1),
-                "backend_over_plain": round(ours_tps / plain_tps, 3),
-                "overhead_pct": round(100 * (best["backend"][0] / best["plain"][0] - 1), 1),
-                "tokens": best["plain"][1]}
+        return {
+            "device": device,
+            "prompts": prompts,
+            "max_tokens": max_tokens,
+            "batch_size": batch_size,
+            "plain_tokens_per_s": round(plain_tps, 1),
+            "backend_tokens_per_s": round(ours_tps, 1),
+            "backend_over_plain": round(ours_tps / plain_tps, 3),
+            "overhead_pct": round(100 * (best["backend"][0] / best["plain"][0] - 1), 1),
+            "tokens": best["plain"][1],
+        }
 
 
 def bench_vllm(prompts: int, max_tokens: int) -> dict:
@@ -192,8 +244,10 @@ def bench_vllm(prompts: int, max_tokens: int) -> dict:
             return sum(len(o.outputs[0].token_ids) for o in llm.generate(texts, raw_params, use_tqdm=False))
 
         def ours():  # min_tokens is not in SamplingParams; generation may stop early: tokens are counted
-            return sum(c[0].completion_tokens for c in backend.generate([GenerationRequest(t) for t in texts],
-                                                                        sampling))
+            return sum(
+                c[0].completion_tokens
+                for c in backend.generate([GenerationRequest(t) for t in texts], sampling)
+            )
 
         raw(), ours()
         best = {}
@@ -202,8 +256,11 @@ def bench_vllm(prompts: int, max_tokens: int) -> dict:
             n = fn()
             rate = n / (time.perf_counter() - t0)
             best[name] = max(best.get(name, 0.0), rate)
-        return {"raw_tokens_per_s": round(best["raw"], 1), "backend_tokens_per_s": round(best["backend"], 1),
-                "backend_over_raw": round(best["backend"] / best["raw"], 3)}
+        return {
+            "raw_tokens_per_s": round(best["raw"], 1),
+            "backend_tokens_per_s": round(best["backend"], 1),
+            "backend_over_raw": round(best["backend"] / best["raw"], 3),
+        }
 
 
 def main() -> None:
@@ -221,7 +278,9 @@ def main() -> None:
     if not args.skip_metrics:
         report["metrics"] = bench_metrics(args.problems, args.samples)
     if not args.skip_generation:
-        report["generation"] = bench_generation(args.gen_prompts, args.gen_tokens, args.gen_batch, args.device)
+        report["generation"] = bench_generation(
+            args.gen_prompts, args.gen_tokens, args.gen_batch, args.device
+        )
         if args.device.startswith("cuda"):
             try:
                 report["vllm"] = bench_vllm(args.gen_prompts, args.gen_tokens)

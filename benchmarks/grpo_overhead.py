@@ -1,5 +1,6 @@
-"""Seconds per GRPO step: r1harness (`run_grpo`, every rollout + rewards + metrics written to the store) against
-plain `trl.GRPOTrainer` with the same tiny model, prompts, reward functions and GRPOConfig, in the same run.
+"""Seconds per GRPO step: r1harness (`run_grpo`, every rollout + rewards + metrics written to the store)
+against plain `trl.GRPOTrainer` with the same tiny model, prompts, reward functions and GRPOConfig,
+in the same run.
 
     .venv/bin/python benchmarks/grpo_overhead.py --steps 12 --repeats 2
 
@@ -35,18 +36,28 @@ def step_timer():
 
 
 def setup(root: Path, n_prompts: int):
-    from r1harness.store import Store
     from r1harness.store.ids import prompt_id
     from r1harness.tasks import arithmetic
     from r1harness.tasks.corpus import pretraining_corpus
     from r1harness.train.tiny_model import init_tiny_model
 
-    model = init_tiny_model(root / "model", layers=2, hidden=64, heads=2,
-                            corpus=pretraining_corpus(500, 0, format_share=0.2))
+    model = init_tiny_model(
+        root / "model", layers=2, hidden=64, heads=2, corpus=pretraining_corpus(500, 0, format_share=0.2)
+    )
     rows = arithmetic.generate(n_prompts, 0, digits=2)
-    prompts = [{"prompt_id": prompt_id("bench", r["problem"]), "dataset": "bench", "split": "train",
-                "domain": "math", "problem": r["problem"], "answer": r["answer"], "verifier": "math",
-                "metadata": json.dumps(r["metadata"])} for r in rows]
+    prompts = [
+        {
+            "prompt_id": prompt_id("bench", r["problem"]),
+            "dataset": "bench",
+            "split": "train",
+            "domain": "math",
+            "problem": r["problem"],
+            "answer": r["answer"],
+            "verifier": "math",
+            "metadata": json.dumps(r["metadata"]),
+        }
+        for r in rows
+    ]
     return model, prompts
 
 
@@ -60,10 +71,14 @@ def run_plain(model, prompts, config, steps: int) -> list[float]:
 
     args = _grpo_args(GRPOConfig, config, Path(config.output_dir))
     timer = step_timer()
-    trainer = GRPOTrainer(model=AutoModelForCausalLM.from_pretrained(model), args=args,
-                          reward_funcs=build_reward_components(config.rewards),
-                          train_dataset=grpo_dataset(prompts, config.template),
-                          processing_class=AutoTokenizer.from_pretrained(model), callbacks=[timer])
+    trainer = GRPOTrainer(
+        model=AutoModelForCausalLM.from_pretrained(model),
+        args=args,
+        reward_funcs=build_reward_components(config.rewards),
+        train_dataset=grpo_dataset(prompts, config.template),
+        processing_class=AutoTokenizer.from_pretrained(model),
+        callbacks=[timer],
+    )
     trainer.train()
     return timer.times[1:]
 
@@ -117,13 +132,27 @@ def main() -> None:
         plain, r1h, append_per_step = [], [], []
         for rep in range(args.repeats):
             config = GRPORunConfig(
-                model=str(model), dataset="bench", output_dir=str(root / f"out{rep}"), checkpoint_every=10_000,
-                rewards=(RewardSpec("accuracy", "math", 1.0, {"workers": 1}), RewardSpec("format", "format", 0.5)),
-                trl={"max_steps": args.steps, "per_device_train_batch_size": args.prompts_per_step * args.generations,
-                     "num_generations": args.generations, "max_completion_length": 48, "beta": 0.0,
-                     "learning_rate": 1e-4, "save_strategy": "no", "logging_steps": 1})
+                model=str(model),
+                dataset="bench",
+                output_dir=str(root / f"out{rep}"),
+                checkpoint_every=10_000,
+                rewards=(
+                    RewardSpec("accuracy", "math", 1.0, {"workers": 1}),
+                    RewardSpec("format", "format", 0.5),
+                ),
+                trl={
+                    "max_steps": args.steps,
+                    "per_device_train_batch_size": args.prompts_per_step * args.generations,
+                    "num_generations": args.generations,
+                    "max_completion_length": 48,
+                    "beta": 0.0,
+                    "learning_rate": 1e-4,
+                    "save_strategy": "no",
+                    "logging_steps": 1,
+                },
+            )
             # alternate which goes first, so drifting load from other processes does not favour one side
-            for side in (("plain", "r1h") if rep % 2 == 0 else ("r1h", "plain")):
+            for side in ("plain", "r1h") if rep % 2 == 0 else ("r1h", "plain"):
                 if side == "plain":
                     plain += run_plain(model, prompts, config, args.steps)
                 else:
@@ -131,13 +160,22 @@ def main() -> None:
                     r1h += times
                     append_per_step.append(append_s)
         mp, mr = statistics.median(plain), statistics.median(r1h)
-        print(json.dumps({"steps_timed": len(plain), "plain_s_per_step_median": round(mp, 4),
-                          "r1h_s_per_step_median": round(mr, 4), "plain_mean": round(statistics.mean(plain), 4),
-                          "r1h_mean": round(statistics.mean(r1h), 4), "overhead_ratio_median": round(mr / mp, 3),
-                          "overhead_ratio_mean": round(statistics.mean(r1h) / statistics.mean(plain), 3),
-                          "store_append_s_per_step": round(statistics.mean(append_per_step), 4),
-                          "append_share_of_r1h_step": round(statistics.mean(append_per_step) / mr, 4),
-                          "rollouts_per_step": args.prompts_per_step * args.generations}))
+        print(
+            json.dumps(
+                {
+                    "steps_timed": len(plain),
+                    "plain_s_per_step_median": round(mp, 4),
+                    "r1h_s_per_step_median": round(mr, 4),
+                    "plain_mean": round(statistics.mean(plain), 4),
+                    "r1h_mean": round(statistics.mean(r1h), 4),
+                    "overhead_ratio_median": round(mr / mp, 3),
+                    "overhead_ratio_mean": round(statistics.mean(r1h) / statistics.mean(plain), 3),
+                    "store_append_s_per_step": round(statistics.mean(append_per_step), 4),
+                    "append_share_of_r1h_step": round(statistics.mean(append_per_step) / mr, 4),
+                    "rollouts_per_step": args.prompts_per_step * args.generations,
+                }
+            )
+        )
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -12,7 +12,6 @@ and is right by chance on a few problems). Both harnesses run with batch size 1 
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import re
@@ -51,15 +50,19 @@ metadata: {{version: 1.0}}
 
 
 def fit_format(model_dir: Path, steps: int, data: Path) -> None:
-    """A few hundred steps of next-token training on "Question: q\\nAnswer: The answer is \\boxed{a}.\\n#### a"."""
+    """A few hundred steps of next-token training on
+    "Question: q\\nAnswer: The answer is \\boxed{a}.\\n#### a"."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir)
     rows = [json.loads(line) for line in open(data)][:2000]
-    texts = [f"Question: {r['question']}\nAnswer: The answer is \\boxed{{{r['answer']}}}.\n#### {r['answer']}"
-             f"{tok.eos_token}" for r in rows]
+    texts = [
+        f"Question: {r['question']}\nAnswer: The answer is \\boxed{{{r['answer']}}}.\n#### {r['answer']}"
+        f"{tok.eos_token}"
+        for r in rows
+    ]
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
     torch.manual_seed(0)
     # keep the END of long examples (the answer format is what is being learnt)
@@ -82,10 +85,26 @@ def run_lmeval(model_dir: Path, work: Path, problems: int, max_tokens: int, data
     tasks.mkdir()
     (tasks / "gsm8k_side.yaml").write_text(TASK.format(data=data, max_tokens=max_tokens))
     env = {**os.environ, "HF_HOME": str(work / "hf"), "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
-    cmd = [str(Path(sys.executable).parent / "lm_eval"), "--model", "hf", "--model_args",
-           f"pretrained={model_dir},dtype=float32", "--tasks", "gsm8k_r1h_side_by_side", "--include_path",
-           str(tasks), "--limit", str(problems), "--log_samples", "--output_path", str(work / "lmeval"),
-           "--batch_size", "1", "--device", "cpu"]
+    cmd = [
+        str(Path(sys.executable).parent / "lm_eval"),
+        "--model",
+        "hf",
+        "--model_args",
+        f"pretrained={model_dir},dtype=float32",
+        "--tasks",
+        "gsm8k_r1h_side_by_side",
+        "--include_path",
+        str(tasks),
+        "--limit",
+        str(problems),
+        "--log_samples",
+        "--output_path",
+        str(work / "lmeval"),
+        "--batch_size",
+        "1",
+        "--device",
+        "cpu",
+    ]
     subprocess.run(cmd, check=True, env=env, capture_output=True, text=True)
     return work / "lmeval"
 
@@ -95,10 +114,22 @@ def run_r1harness(store, model_dir: Path, problems: int, max_tokens: int):
     from r1harness.evals.spec import spec_from_dict
     from r1harness.generate import get_backend
 
-    spec = spec_from_dict({"name": "gsm8k_side_by_side", "version": 1, "dataset": "gsm8k", "template": "qa@1",
-                           "verifier": "math", "n": 1, "k": [1],
-                           "sampling": {"temperature": 0, "max_tokens": max_tokens,
-                                        "stop": ["Question:", "</s>", "<|im_end|>"]}})
+    spec = spec_from_dict(
+        {
+            "name": "gsm8k_side_by_side",
+            "version": 1,
+            "dataset": "gsm8k",
+            "template": "qa@1",
+            "verifier": "math",
+            "n": 1,
+            "k": [1],
+            "sampling": {
+                "temperature": 0,
+                "max_tokens": max_tokens,
+                "stop": ["Question:", "</s>", "<|im_end|>"],
+            },
+        }
+    )
     backend = get_backend("transformers", str(model_dir), batch_size=1)
     return run_eval(store, backend, spec, limit=problems, progress=False)
 
@@ -128,14 +159,26 @@ def compare(store, model_dir: str) -> dict:
     clean = lambda s: re.sub(r"[,$]|\.$", "", s or "")  # noqa: E731
     same_answer = sum(clean(r["extracted"]) == clean(r["flex_answer"]) for r in rows)
     verdict_agree = sum((r["status"] == "correct") == bool(r["strict"]) for r in rows)
-    disagreements = [{k: r[k] for k in ("source_index", "gold", "extracted", "flex_answer", "status", "strict",
-                                        "flexible")} | {"ours": r["ours"][:120], "theirs": r["theirs"][:120]}
-                     for r in rows if (r["status"] == "correct") != bool(r["strict"])
-                     or r["ours"].strip() != r["theirs"].strip()]
-    return {"model": model_dir, "problems": n, "identical_completions": same_text,
-            "r1harness_accuracy": ours_acc, "lmeval_exact_match_strict": strict,
-            "lmeval_exact_match_flexible": flexible, "same_extracted_answer": same_answer,
-            "verdict_agreement_vs_strict": verdict_agree, "disagreements": disagreements[:20]}
+    disagreements = [
+        {
+            k: r[k]
+            for k in ("source_index", "gold", "extracted", "flex_answer", "status", "strict", "flexible")
+        }
+        | {"ours": r["ours"][:120], "theirs": r["theirs"][:120]}
+        for r in rows
+        if (r["status"] == "correct") != bool(r["strict"]) or r["ours"].strip() != r["theirs"].strip()
+    ]
+    return {
+        "model": model_dir,
+        "problems": n,
+        "identical_completions": same_text,
+        "r1harness_accuracy": ours_acc,
+        "lmeval_exact_match_strict": strict,
+        "lmeval_exact_match_flexible": flexible,
+        "same_extracted_answer": same_answer,
+        "verdict_agreement_vs_strict": verdict_agree,
+        "disagreements": disagreements[:20],
+    }
 
 
 def main() -> None:
@@ -165,7 +208,11 @@ def main() -> None:
         t3 = time.perf_counter()
         import_lmeval(store, out, dataset="gsm8k", model=str(model_dir))
         report = compare(store, str(model_dir))
-        report["seconds"] = {"fit": round(t1 - t0, 1), "lm_eval": round(t2 - t1, 1), "r1harness": round(t3 - t2, 1)}
+        report["seconds"] = {
+            "fit": round(t1 - t0, 1),
+            "lm_eval": round(t2 - t1, 1),
+            "r1harness": round(t3 - t2, 1),
+        }
     text = json.dumps(report, indent=1, ensure_ascii=False)
     print(text)
     if args.json:

@@ -27,8 +27,10 @@ MODELS = ["r1-distill-1.5b", "r1-distill-7b", "qwen2.5-math-7b", "r1-zero-tiny",
 DATASETS = ["math500", "aime24", "gsm8k", "math_train", "amc23"]
 PER_PROMPT = 64
 TEXT_CHARS = 300
-WORDS = ("so the answer is wait let me check we have thus x y equals sum of two three four five "
-         "therefore compute factor divide multiply verify hmm first second then note that boxed").split()
+WORDS = (
+    "so the answer is wait let me check we have thus x y equals sum of two three four five "
+    "therefore compute factor divide multiply verify hmm first second then note that boxed"
+).split()
 
 
 def make_corpus(seed: int, chars: int = 1 << 24) -> bytes:
@@ -57,25 +59,40 @@ def make_batch(start: int, n: int, corpus: bytes, rng: np.random.Generator) -> t
     text = pa.StringArray.from_buffers(n, offsets, data)
     rollout_ids = pa.array([os.urandom(16).hex() for _ in range(n)], pa.string())
     prompt_ids = pa.array([f"p{p:08d}" for p in prompt_no], pa.string())
-    rollouts = pa.table({
-        "rollout_id": rollout_ids, "prompt_id": prompt_ids, "model": pa.array(model, pa.string()),
-        "completion": text, "sample_index": pa.array(idx % PER_PROMPT, pa.int32()),
-        "completion_tokens": pa.array(rng.integers(50, 4000, n), pa.int32()), "stage": pa.array(["eval"] * n),
-    })
+    rollouts = pa.table(
+        {
+            "rollout_id": rollout_ids,
+            "prompt_id": prompt_ids,
+            "model": pa.array(model, pa.string()),
+            "completion": text,
+            "sample_index": pa.array(idx % PER_PROMPT, pa.int32()),
+            "completion_tokens": pa.array(rng.integers(50, 4000, n), pa.int32()),
+            "stage": pa.array(["eval"] * n),
+        }
+    )
     correct = rng.random(n) < 0.5
-    rewards = pa.table({
-        "reward_id": pa.array([os.urandom(16).hex() for _ in range(n)], pa.string()),
-        "rollout_id": rollout_ids, "verifier": pa.array(["math"] * n), "verifier_version": pa.array(["1"] * n),
-        "status": pa.array(np.where(correct, "correct", "wrong")), "score": pa.array(correct.astype(float)),
-    })
+    rewards = pa.table(
+        {
+            "reward_id": pa.array([os.urandom(16).hex() for _ in range(n)], pa.string()),
+            "rollout_id": rollout_ids,
+            "verifier": pa.array(["math"] * n),
+            "verifier_version": pa.array(["1"] * n),
+            "status": pa.array(np.where(correct, "correct", "wrong")),
+            "score": pa.array(correct.astype(float)),
+        }
+    )
     return rollouts, rewards
 
 
 def prompts_table(n_rows: int) -> pa.Table:
     n = (n_rows + PER_PROMPT - 1) // PER_PROMPT
-    return pa.table({"prompt_id": [f"p{p:08d}" for p in range(n)],
-                     "dataset": [DATASETS[p % len(DATASETS)] for p in range(n)],
-                     "problem": [f"problem {p}" for p in range(n)]})
+    return pa.table(
+        {
+            "prompt_id": [f"p{p:08d}" for p in range(n)],
+            "dataset": [DATASETS[p % len(DATASETS)] for p in range(n)],
+            "problem": [f"problem {p}" for p in range(n)],
+        }
+    )
 
 
 def batches(rows: int, batch: int, seed: int = 0):
@@ -113,16 +130,28 @@ def run_store(rows: int, batch: int, workdir: str) -> dict:
     out = os.path.join(workdir, "export.parquet").replace("'", "''")
     t0 = time.perf_counter()
     with store.reader() as con:
-        con.execute(f"COPY (SELECT r.rollout_id, r.prompt_id, r.model, r.completion FROM rollouts r "
-                    f"JOIN rewards w USING (rollout_id) WHERE {EXPORT_WHERE}) TO '{out}' "
-                    f"(FORMAT parquet, COMPRESSION zstd)")
+        con.execute(
+            f"COPY (SELECT r.rollout_id, r.prompt_id, r.model, r.completion FROM rollouts r "
+            f"JOIN rewards w USING (rollout_id) WHERE {EXPORT_WHERE}) TO '{out}' "
+            f"(FORMAT parquet, COMPRESSION zstd)"
+        )
     export_s = time.perf_counter() - t0
     exported = store.sql(f"SELECT count(*) AS n FROM read_parquet('{out}')")["n"][0]
     disk = sum(f.stat().st_size for f in (store.root / "tables").rglob("*.parquet"))
-    return {"side": "store", "rows": rows, "gen_s": gen_s, "append_s": append_s, "groupby_s": groupby_s,
-            "export_s": export_s, "exported_rows": int(exported), "disk_bytes": disk,
-            "pass1": pass1.to_dicts(), "peak_rss_mb": _peak_rss_mb(),
-            "peak_rss_mb_after_append": rss_after_append, "peak_rss_mb_after_groupby": rss_after_groupby}
+    return {
+        "side": "store",
+        "rows": rows,
+        "gen_s": gen_s,
+        "append_s": append_s,
+        "groupby_s": groupby_s,
+        "export_s": export_s,
+        "exported_rows": int(exported),
+        "disk_bytes": disk,
+        "pass1": pass1.to_dicts(),
+        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb_after_append": rss_after_append,
+        "peak_rss_mb_after_groupby": rss_after_groupby,
+    }
 
 
 def run_pandas(rows: int, batch: int, workdir: str) -> dict:
@@ -147,19 +176,30 @@ def run_pandas(rows: int, batch: int, workdir: str) -> dict:
 
     t0 = time.perf_counter()
     ro, rw = load("rollouts"), load("rewards")
-    merged = ro.merge(rw[rw.verifier == "math"][["rollout_id", "score"]], on="rollout_id") \
-        .merge(prompts[["prompt_id", "dataset"]], on="prompt_id")
+    merged = ro.merge(rw[rw.verifier == "math"][["rollout_id", "score"]], on="rollout_id").merge(
+        prompts[["prompt_id", "dataset"]], on="prompt_id"
+    )
     pass1 = merged.groupby(["model", "dataset"])["score"].agg(["mean", "count"]).reset_index()
     groupby_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     sel = merged[(merged.score == 1) & merged.model.isin(["r1-distill-7b", "qwen2.5-math-7b"])]
-    sel[["rollout_id", "prompt_id", "model", "completion"]].to_parquet(os.path.join(workdir, "export.parquet"))
+    sel[["rollout_id", "prompt_id", "model", "completion"]].to_parquet(
+        os.path.join(workdir, "export.parquet")
+    )
     export_s = time.perf_counter() - t0
     disk = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d))
-    return {"side": "pandas+jsonl", "rows": rows, "gen_s": gen_s, "append_s": append_s, "groupby_s": groupby_s,
-            "export_s": export_s, "exported_rows": int(len(sel)), "disk_bytes": disk,
-            "pass1": pass1.rename(columns={"mean": "pass_at_1", "count": "n"}).to_dict("records"),
-            "peak_rss_mb": _peak_rss_mb()}
+    return {
+        "side": "pandas+jsonl",
+        "rows": rows,
+        "gen_s": gen_s,
+        "append_s": append_s,
+        "groupby_s": groupby_s,
+        "export_s": export_s,
+        "exported_rows": int(len(sel)),
+        "disk_bytes": disk,
+        "pass1": pass1.rename(columns={"mean": "pass_at_1", "count": "n"}).to_dict("records"),
+        "peak_rss_mb": _peak_rss_mb(),
+    }
 
 
 def _peak_rss_mb() -> float:
@@ -172,30 +212,46 @@ def report(store: dict, base: dict) -> None:
     def rate(side, key):
         return side["rows"] / side[key]
 
-    print(f"\nstore_scale: {store['rows']:,} rollouts + {store['rows']:,} rewards (store); "
-          f"{base['rows']:,} + {base['rows']:,} (pandas over JSONL)")
+    print(
+        f"\nstore_scale: {store['rows']:,} rollouts + {store['rows']:,} rewards (store); "
+        f"{base['rows']:,} + {base['rows']:,} (pandas over JSONL)"
+    )
     print(f"{'figure':34} {'store':>14} {'pandas+jsonl':>14} {'ratio':>8}")
     appended = 2 * store["rows"] / store["append_s"]
     base_appended = 2 * base["rows"] / base["append_s"]
-    print(f"{'append rows/s (rollouts+rewards)':34} {appended:>14,.0f} {base_appended:>14,.0f} "
-          f"{appended / base_appended:>7.1f}x")
+    print(
+        f"{'append rows/s (rollouts+rewards)':34} {appended:>14,.0f} {base_appended:>14,.0f} "
+        f"{appended / base_appended:>7.1f}x"
+    )
     for key, label in (("groupby_s", "pass@1 GROUP BY s"), ("export_s", "filtered export s")):
         b_scaled = base[key] * scale
-        print(f"{label:34} {store[key]:>14.2f} {b_scaled:>14.2f} {b_scaled / store[key]:>7.1f}x"
-              + ("  (pandas scaled to the same rows)" if scale != 1 else ""))
+        print(
+            f"{label:34} {store[key]:>14.2f} {b_scaled:>14.2f} {b_scaled / store[key]:>7.1f}x"
+            + ("  (pandas scaled to the same rows)" if scale != 1 else "")
+        )
     total = store["append_s"] + store["groupby_s"] + store["export_s"]
     base_total = (base["append_s"] + base["groupby_s"] + base["export_s"]) * scale
     print(f"{'end to end s':34} {total:>14.2f} {base_total:>14.2f} {base_total / total:>7.1f}x")
     print(f"{'exported rows':34} {store['exported_rows']:>14,} {base['exported_rows']:>14,}")
     print(f"{'peak RSS MB':34} {store['peak_rss_mb']:>14,.0f} {base['peak_rss_mb']:>14,.0f}")
-    print(f"{'size on disk MB':34} {store['disk_bytes'] / 2**20:>14,.0f} {base['disk_bytes'] / 2**20:>14,.0f}")
-    print(f"(synthetic data generation, not counted: store {store['gen_s']:.1f}s, pandas {base['gen_s']:.1f}s)")
+    print(
+        f"{'size on disk MB':34} {store['disk_bytes'] / 2**20:>14,.0f} {base['disk_bytes'] / 2**20:>14,.0f}"
+    )
+    print(
+        f"(synthetic data generation, not counted: store {store['gen_s']:.1f}s, pandas {base['gen_s']:.1f}s)"
+    )
     if store["rows"] == base["rows"]:
         a = {(r["model"], r["dataset"]): round(r["pass_at_1"], 9) for r in store["pass1"]}
         b = {(r["model"], r["dataset"]): round(r["pass_at_1"], 9) for r in base["pass1"]}
         print(f"pass@1 tables identical: {a == b}")
-    print(json.dumps({"store": {k: v for k, v in store.items() if k != "pass1"},
-                      "pandas": {k: v for k, v in base.items() if k != "pass1"}}))
+    print(
+        json.dumps(
+            {
+                "store": {k: v for k, v in store.items() if k != "pass1"},
+                "pandas": {k: v for k, v in base.items() if k != "pass1"},
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -214,9 +270,23 @@ def main() -> None:
     for phase, rows in (("store", args.rows), ("pandas", args.baseline_rows)):
         workdir = tempfile.mkdtemp(prefix=f"store_scale_{phase}_")
         try:
-            out = subprocess.run([sys.executable, __file__, "--phase", phase, "--rows", str(rows),
-                                  "--batch", str(args.batch), "--workdir", workdir],
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--phase",
+                    phase,
+                    "--rows",
+                    str(rows),
+                    "--batch",
+                    str(args.batch),
+                    "--workdir",
+                    workdir,
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             results[phase] = json.loads(out.stdout.strip().splitlines()[-1])
         finally:
             shutil.rmtree(workdir, ignore_errors=True)

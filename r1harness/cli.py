@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="r1h",
         description="Run and audit the DeepSeek-R1 pipeline over one store.",
         epilog="example:\n  r1h ingest --manifest datasets/aime24.yaml\n  r1h sql 'SELECT dataset, count(*) "
-               "FROM prompts GROUP BY 1'\n\nEvery command has --help with an example.",
+        "FROM prompts GROUP BY 1'\n\nEvery command has --help with an example.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"r1harness {__version__}")

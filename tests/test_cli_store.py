@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from r1harness.cli import build_parser, main
 
 
@@ -38,8 +36,10 @@ def test_sql_csv_writes_lists_and_structs_as_json(tmp_path, capsys, shared_data)
 
     st = tmp_path / "s"
     _ingest_aime(st, capsys)
-    q = "SELECT 'x' AS k, list(answer::INT ORDER BY answer::INT)[1:2] AS lo, {'n': count(*)} AS s " \
+    q = (
+        "SELECT 'x' AS k, list(answer::INT ORDER BY answer::INT)[1:2] AS lo, {'n': count(*)} AS s "
         "FROM prompts"
+    )
     assert main(["sql", q, "--store", str(st), "--format", "csv"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert len(rows) == 1 and rows[0]["k"] == "x"
@@ -74,7 +74,9 @@ def test_user_errors_exit_1_with_a_message(tmp_path, capsys):
     assert "bad.jsonl:2: malformed JSON" in capsys.readouterr().err
     assert main(["ingest", str(bad), "--store", str(tmp_path / "s")]) == 1
     assert "--dataset NAME is required" in capsys.readouterr().err
-    assert main(["ingest", str(bad), "--dataset", "b", "--map", "problem", "--store", str(tmp_path / "s")]) == 1
+    assert (
+        main(["ingest", str(bad), "--dataset", "b", "--map", "problem", "--store", str(tmp_path / "s")]) == 1
+    )
     assert "FIELD=COLUMN" in capsys.readouterr().err
     assert main(["sql", "SELEC 1", "--store", str(tmp_path / "s")]) == 1
     assert "SQL failed" in capsys.readouterr().err

@@ -7,12 +7,11 @@ import json
 import random
 
 import pytest
+from curate_helpers import add_benchmark, add_reasoning, cot, synthetic_reasoning, words
 
 from r1harness.curate import build_set, load_recipe, recipe_from_dict
 from r1harness.curate.sets import diff, list_sets, resolve
 from r1harness.errors import ConfigError
-
-from curate_helpers import add_benchmark, add_reasoning, cot, synthetic_reasoning, words
 
 BENCH = (
     "Every morning Aya goes for a nine kilometer long walk and stops at a coffee shop afterwards and "
@@ -153,8 +152,9 @@ def test_same_recipe_same_store_same_set(built):
     assert (d["common"], d["only_a"], d["only_b"]) == (result.n_samples, 0, 0)
     # One sample per prompt out of two correct ones: 30 choices the seed decides.
     one = build_set(store, recipe(per_prompt=1, quotas={"reasoning": {"count": 1000, "domains": ["math"]}}))
-    other_seed = build_set(store, recipe(seed=9, per_prompt=1,
-                                         quotas={"reasoning": {"count": 1000, "domains": ["math"]}}))
+    other_seed = build_set(
+        store, recipe(seed=9, per_prompt=1, quotas={"reasoning": {"count": 1000, "domains": ["math"]}})
+    )
     assert _members(store, other_seed.ref) != _members(store, one.ref)
     assert {"key": "seed", "a": 0, "b": 9} in diff(store, one.ref, other_seed.ref)["recipe_changes"]
 
@@ -169,10 +169,13 @@ def test_the_same_rollout_texts_under_other_ids_give_the_same_set(tmp_path):
         store = Store.open(tmp_path / f"s{i}")
         add_reasoning(store, synthetic_reasoning(20, 3, seed=11), model=model)
         add_benchmark(store, "bench", [BENCH])
-        ref = build_set(store, recipe(per_prompt=1, quotas={"reasoning": {"count": 1000, "domains": ["math"]}})).ref
+        ref = build_set(
+            store, recipe(per_prompt=1, quotas={"reasoning": {"count": 1000, "domains": ["math"]}})
+        ).ref
         name, version = ref.split("@v")
-        rows = store.sql("SELECT messages FROM sft_samples WHERE set_name = ? AND set_version = ?",
-                         [name, int(version)])
+        rows = store.sql(
+            "SELECT messages FROM sft_samples WHERE set_name = ? AND set_version = ?", [name, int(version)]
+        )
         contents.append(sorted(rows["messages"].to_list()))
     assert len(contents[0]) == 20 and contents[0] == contents[1]
 
@@ -355,9 +358,16 @@ def test_think_layout_drops_the_template_space_before_the_completion():
 
     from r1harness.curate.messages import with_messages
 
-    rows = pl.DataFrame({
-        "problem": ["What is 2 + 2?"], "completion": ["  <think>2 + 2 = 4.</think> 4 "], "domain": ["math"],
-        "history": [None], "label": [None], "edited_text": [None],
-    }, schema_overrides={"history": pl.String, "label": pl.String, "edited_text": pl.String})
+    rows = pl.DataFrame(
+        {
+            "problem": ["What is 2 + 2?"],
+            "completion": ["  <think>2 + 2 = 4.</think> 4 "],
+            "domain": ["math"],
+            "history": [None],
+            "label": [None],
+            "edited_text": [None],
+        },
+        schema_overrides={"history": pl.String, "label": pl.String, "edited_text": pl.String},
+    )
     messages = json.loads(with_messages(rows, recipe())["messages"][0])
     assert messages[-1] == {"role": "assistant", "content": "<think>2 + 2 = 4.</think> 4 "}

@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from curate_helpers import add_benchmark, add_reasoning, synthetic_reasoning
 
 from r1harness.cli import main
-
-from curate_helpers import add_benchmark, add_reasoning, synthetic_reasoning
 
 
 @pytest.fixture(scope="module")

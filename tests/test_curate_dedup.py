@@ -7,12 +7,11 @@ import random
 
 import numpy as np
 import pytest
+from curate_helpers import WORDS
 
 from r1harness.curate.decontam import BenchmarkIndex, registered_benchmarks
 from r1harness.curate.dedup import near_duplicate_keep, signatures
 from r1harness.curate.ngrams import ngram_hashes, word_hashes
-
-from curate_helpers import WORDS
 
 
 def test_ngram_hashes_count_and_respect_text_boundaries():

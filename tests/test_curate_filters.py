@@ -9,7 +9,7 @@ import pytest
 
 from r1harness.curate.build import measure_batch
 from r1harness.curate.filters import passes
-from r1harness.curate.recipe import FilterSpec, recipe_from_dict, load_recipe
+from r1harness.curate.recipe import FilterSpec, load_recipe, recipe_from_dict
 from r1harness.curate.source import READABILITY_CHECKS
 from r1harness.curate.textstats import measure_cheap, measure_expensive, split_think_exprs
 from r1harness.verify.extract import split_think

@@ -7,15 +7,26 @@ from pathlib import Path
 
 from r1harness.cli import main
 
-SCRIPT = {"responses": {"Every morning Aya": "\\boxed{204}", "There exist real numbers": "\\boxed{25}"},
-          "default": "\\boxed{0}"}
+SCRIPT = {
+    "responses": {"Every morning Aya": "\\boxed{204}", "There exist real numbers": "\\boxed{25}"},
+    "default": "\\boxed{0}",
+}
 
 
 def test_evals_list_and_validate(capsys):
     assert main(["evals", "list", "--format", "json"]) == 0
     specs = {s["name"]: s for s in json.loads(capsys.readouterr().out)}
-    assert set(specs) == {"aime24", "aime25", "amc23", "math500", "gsm8k", "humaneval", "livecodebench",
-                          "code_contests", "codeforces"}
+    assert set(specs) == {
+        "aime24",
+        "aime25",
+        "amc23",
+        "math500",
+        "gsm8k",
+        "humaneval",
+        "livecodebench",
+        "code_contests",
+        "codeforces",
+    }
     assert specs["aime24"]["n"] == 64 and specs["aime24"]["cons"] == "64"
     assert main(["validate", "--kind", "eval"]) == 0
     assert "9 ok, 0 failed" in capsys.readouterr().err
@@ -34,8 +45,24 @@ def test_eval_then_leaderboard(tmp_path, capsys, shared_data):  # AIME 2024 from
     store = str(tmp_path / "s")
     script = tmp_path / "script.json"
     script.write_text(json.dumps(SCRIPT))
-    argv = ["eval", "--store", store, "--backend", "fake", "--model", str(script), "--bench", "aime24",
-            "--n", "2", "--limit", "4", "--no-progress", "--format", "json"]
+    argv = [
+        "eval",
+        "--store",
+        store,
+        "--backend",
+        "fake",
+        "--model",
+        str(script),
+        "--bench",
+        "aime24",
+        "--n",
+        "2",
+        "--limit",
+        "4",
+        "--no-progress",
+        "--format",
+        "json",
+    ]
     assert main(argv) == 0
     rows = {(r["metric"], r["breakdown"]): r for r in json.loads(capsys.readouterr().out)}
     assert rows[("pass@1", None)]["value"] == 0.5 and rows[("pass@1", None)]["n_problems"] == 4

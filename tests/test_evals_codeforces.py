@@ -12,8 +12,13 @@ from r1harness.errors import ConfigError
 from r1harness.evals import codeforces as cf
 
 STANDINGS = Path(__file__).parent / "fixtures" / "codeforces_standings"
-ATTEMPTS = {"9001A": [False, True], "9001B": [True], "9001C": [False] * 8,
-            "9002A": [True], "9002B": [False, False, True]}
+ATTEMPTS = {
+    "9001A": [False, True],
+    "9001B": [True],
+    "9001C": [False] * 8,
+    "9002A": [True],
+    "9002B": [False, False, True],
+}
 
 
 def test_fixture_rating_matches_hand_computation():
@@ -31,7 +36,9 @@ def test_fixture_rating_matches_hand_computation():
 def test_expected_rank_inverts():
     opponents = [800, 1200, 1500, 1900, 2400]
     for rank in (1.3, 2.0, 3.7, 5.5):
-        assert cf.expected_rank(cf.rating_for_rank(rank, opponents), opponents) == pytest.approx(rank, abs=1e-6)
+        assert cf.expected_rank(cf.rating_for_rank(rank, opponents), opponents) == pytest.approx(
+            rank, abs=1e-6
+        )
 
 
 def test_solving_everything_first_try_beats_everyone():
@@ -54,8 +61,15 @@ def test_percentile_from_histograms(shared_data):
 
 def test_bad_standings_name_the_file_and_field(tmp_path):
     bad = tmp_path / "c.json"
-    bad.write_text(json.dumps({"contest_id": 1, "problems": [{"problem_id": "1A"}],
-                               "participants": [{"handle": "x", "solved": 1}]}))
+    bad.write_text(
+        json.dumps(
+            {
+                "contest_id": 1,
+                "problems": [{"problem_id": "1A"}],
+                "participants": [{"handle": "x", "solved": 1}],
+            }
+        )
+    )
     with pytest.raises(ConfigError, match=r"c.json: participants\[0\] lacks \['rating'\]"):
         cf.load_standings(tmp_path)
     bad.write_text("{not json")
@@ -72,20 +86,53 @@ def test_rating_through_run_eval(store):
     from r1harness.verify.verdict import Verdict
 
     problems = list(ATTEMPTS)
-    store.append("prompts", [{"prompt_id": ids.prompt_id("cf_fixture", f"problem {p}"), "dataset": "cf_fixture",
-                              "problem": f"problem {p}", "source_index": i,
-                              "metadata": json.dumps({"problem_id": p})} for i, p in enumerate(problems)])
+    store.append(
+        "prompts",
+        [
+            {
+                "prompt_id": ids.prompt_id("cf_fixture", f"problem {p}"),
+                "dataset": "cf_fixture",
+                "problem": f"problem {p}",
+                "source_index": i,
+                "metadata": json.dumps({"problem_id": p}),
+            }
+            for i, p in enumerate(problems)
+        ],
+    )
     # sample i of problem p passes exactly when ATTEMPTS says so (missing attempts fail)
-    script = {f"problem {p}": ["PASS" if i < len(a) and a[i] else "FAIL" for i in range(8)]
-              for p, a in ATTEMPTS.items()}
+    script = {
+        f"problem {p}": ["PASS" if i < len(a) and a[i] else "FAIL" for i in range(8)]
+        for p, a in ATTEMPTS.items()
+    }
 
     def judge(completions, refs, **_):
-        return [Verdict("correct" if c == "PASS" else "wrong", float(c == "PASS"), "code", "t") for c in completions]
+        return [
+            Verdict("correct" if c == "PASS" else "wrong", float(c == "PASS"), "code", "t")
+            for c in completions
+        ]
 
-    spec = spec_from_dict({"name": "cf_mini", "version": 1, "dataset": "cf_fixture", "template": "plain@1",
-                           "verifier": "code", "n": 8, "k": [1, 8], "rating": {"attempts": 8}})
-    outcome = run_eval(store, get_backend("fake", "coder", script=script), spec, standings=str(STANDINGS),
-                       verifier_fn=judge, progress=False)
-    assert outcome.value("codeforces_rating") == pytest.approx((1500 + 1200 + 400 * math.log10(3)) / 2, abs=1e-3)
+    spec = spec_from_dict(
+        {
+            "name": "cf_mini",
+            "version": 1,
+            "dataset": "cf_fixture",
+            "template": "plain@1",
+            "verifier": "code",
+            "n": 8,
+            "k": [1, 8],
+            "rating": {"attempts": 8},
+        }
+    )
+    outcome = run_eval(
+        store,
+        get_backend("fake", "coder", script=script),
+        spec,
+        standings=str(STANDINGS),
+        verifier_fn=judge,
+        progress=False,
+    )
+    assert outcome.value("codeforces_rating") == pytest.approx(
+        (1500 + 1200 + 400 * math.log10(3)) / 2, abs=1e-3
+    )
     row = store.sql("SELECT protocol FROM eval_results WHERE metric = 'codeforces_rating'")["protocol"][0]
     assert json.loads(row)["rating_method"] == "codeelo@1" and json.loads(row)["contests"] == ["9001", "9002"]

@@ -34,14 +34,27 @@ SCRIPT = {
     "Jen enters a lottery": [B % a for a in ("7", "116", "7", "116.0", "7", "116", "116.0", "116")],
     "Rectangles $ABCD$": [B % 0] * 7 + [B % 104],
 }
-GOLDEN = {"pass@1": 0.4, "pass@4": (1 + 55 / 70 + 0 + 1 + 35 / 70) / 5, "pass@8": 0.8, "cons@8": 0.4,
-          "cons_gain@8": 0.0}
+GOLDEN = {
+    "pass@1": 0.4,
+    "pass@4": (1 + 55 / 70 + 0 + 1 + 35 / 70) / 5,
+    "pass@8": 0.8,
+    "cons@8": 0.4,
+    "cons_gain@8": 0.0,
+}
 
 
 def spec(**over):
-    raw = {"name": "aime24_mini", "version": 1, "dataset": "aime24", "template": "r1-math@1",
-           "verifier": "math", "n": 8, "k": [1, 4, 8], "cons": [8],
-           "sampling": {"temperature": 0.6, "top_p": 0.95, "max_tokens": 4096}}
+    raw = {
+        "name": "aime24_mini",
+        "version": 1,
+        "dataset": "aime24",
+        "template": "r1-math@1",
+        "verifier": "math",
+        "n": 8,
+        "k": [1, 4, 8],
+        "cons": [8],
+        "sampling": {"temperature": 0.6, "top_p": 0.95, "max_tokens": 4096},
+    }
     return spec_from_dict({**raw, **over})
 
 
@@ -62,15 +75,19 @@ def test_fake_backend_eval_matches_golden_numbers(store):
     assert got["infra_failures"] == 0 and got["unverified"] == 0
     gain = next(r for r in outcome.results if r.metric == "cons_gain@8" and r.breakdown is None)
     assert -0.25 <= gain.ci_low < 0 < gain.ci_high <= 0.375  # a bootstrap of the per-problem differences
-    rows = store.sql("SELECT metric, value, benchmark_version, protocol, n_problems, n_samples FROM eval_results "
-                     "WHERE metric = 'pass@1'").to_dicts()
+    rows = store.sql(
+        "SELECT metric, value, benchmark_version, protocol, n_problems, n_samples FROM eval_results "
+        "WHERE metric = 'pass@1'"
+    ).to_dicts()
     assert len(rows) == 1 and rows[0]["n_problems"] == 5 and rows[0]["n_samples"] == 40
     protocol = json.loads(rows[0]["protocol"])
     assert protocol["n"] == 8 and protocol["sampling"]["temperature"] == 0.6 and protocol["limit"] == 5
     assert protocol["verifier_versions"] and rows[0]["benchmark_version"] == "v1"
     # the same pass@1 / pass@4 / pass@8 from SQL over the store
     sql = store.sql("SELECT pass_at_1, pass_at_4 FROM eval_pass_at_k WHERE model = 'fake-r1'").to_dicts()[0]
-    assert sql["pass_at_1"] == pytest.approx(GOLDEN["pass@1"]) and sql["pass_at_4"] == pytest.approx(GOLDEN["pass@4"])
+    assert sql["pass_at_1"] == pytest.approx(GOLDEN["pass@1"]) and sql["pass_at_4"] == pytest.approx(
+        GOLDEN["pass@4"]
+    )
 
 
 @pytest.mark.usefixtures("shared_data")  # AIME/MATH-500 from ../shared/data
@@ -127,15 +144,18 @@ def test_larger_n_reuses_existing_samples(store):
 @pytest.mark.usefixtures("shared_data")  # AIME/MATH-500 from ../shared/data
 def test_infra_failures_fail_the_run_and_are_never_wrong(store):
     def flaky(completions, refs, **_):
-        return [Verdict("timeout", None, "math", "t1", reason="deadline") if i % 4 == 0
-                else Verdict("correct", 1.0, "math", "t1") for i in range(len(completions))]
+        return [
+            Verdict("timeout", None, "math", "t1", reason="deadline")
+            if i % 4 == 0
+            else Verdict("correct", 1.0, "math", "t1")
+            for i in range(len(completions))
+        ]
 
     with pytest.raises(EvalError, match="could not be verified"):
         run_eval(store, fake(), spec(), limit=5, verifier_fn=flaky, progress=False)
     assert store.sql("SELECT status FROM runs WHERE kind = 'eval'")["status"].to_list() == ["failed"]
     # A re-run retries only the 10 timed-out samples; 3 of them (items 0, 4, 8) time out again.
-    ok = run_eval(store, fake(), spec(max_infra_failure_rate=0.5), limit=5, verifier_fn=flaky,
-                  progress=False)
+    ok = run_eval(store, fake(), spec(max_infra_failure_rate=0.5), limit=5, verifier_fn=flaky, progress=False)
     got = overall(ok)
     assert (ok.generated, ok.verified) == (0, 10)
     assert got["infra_failures"] == 3 and got["pass@1"] == 1.0  # the timeouts were dropped, not scored 0
@@ -144,15 +164,24 @@ def test_infra_failures_fail_the_run_and_are_never_wrong(store):
 @pytest.mark.usefixtures("shared_data")  # AIME/MATH-500 from ../shared/data
 def test_breakdowns_by_subject_and_level(store):
     script = {"": ["\\boxed{0}"]}  # every prompt: answer 0
-    math_spec = spec_from_dict({"name": "math500_mini", "version": 1, "dataset": "math500",
-                                "template": "r1-math@1", "verifier": "math", "n": 1,
-                                "breakdowns": ["subject", "level"]})
+    math_spec = spec_from_dict(
+        {
+            "name": "math500_mini",
+            "version": 1,
+            "dataset": "math500",
+            "template": "r1-math@1",
+            "verifier": "math",
+            "n": 1,
+            "breakdowns": ["subject", "level"],
+        }
+    )
     outcome = run_eval(store, get_backend("fake", "zero", script=script), math_spec, limit=40, progress=False)
     levels = {r.breakdown: r for r in outcome.results if r.breakdown and r.breakdown.startswith("level=")}
     subjects = [r for r in outcome.results if r.breakdown and r.breakdown.startswith("subject=")]
     assert sum(r.n_problems for r in levels.values()) == 40 == sum(r.n_problems for r in subjects)
-    zeros = store.sql("SELECT count(*) AS n FROM prompts WHERE dataset = 'math500' AND answer = '0' "
-                      "AND source_index < 40")["n"][0]
+    zeros = store.sql(
+        "SELECT count(*) AS n FROM prompts WHERE dataset = 'math500' AND answer = '0' AND source_index < 40"
+    )["n"][0]
     assert overall(outcome)["pass@1"] == pytest.approx(zeros / 40)
 
 
@@ -197,6 +226,9 @@ def test_a_new_verifier_version_reverifies_without_regenerating(store):
     bumped = run_eval(store, fake(), spec(), limit=2, verifier_fn=judge_v2, progress=False)
     assert (first.verified, same.verified, bumped.verified, bumped.generated) == (16, 0, 16, 0)
     assert (first.value("pass@1"), bumped.value("pass@1")) == (0.0, 1.0)
-    protocol = json.loads(store.sql("SELECT protocol FROM eval_results WHERE metric = 'pass@1' "
-                                    "ORDER BY created_at DESC LIMIT 1")["protocol"][0])
+    protocol = json.loads(
+        store.sql(
+            "SELECT protocol FROM eval_results WHERE metric = 'pass@1' ORDER BY created_at DESC LIMIT 1"
+        )["protocol"][0]
+    )
     assert protocol["verifier_versions"] == ["v2"]

@@ -20,13 +20,17 @@ def test_import_lmeval_samples(store):
     roll = store.sql("SELECT * FROM rollouts ORDER BY completion").to_dicts()
     assert {r["stage"] for r in roll} == {"import"} and {r["backend"] for r in roll} == {"lm-eval"}
     assert roll[0]["prompt_text"].startswith("Question: ") and roll[0]["prompt_text"].endswith("\nAnswer:")
-    rewards = store.sql("SELECT verifier, extracted, score FROM rewards ORDER BY verifier, extracted").to_dicts()
+    rewards = store.sql(
+        "SELECT verifier, extracted, score FROM rewards ORDER BY verifier, extracted"
+    ).to_dicts()
     flexible = [r for r in rewards if r["verifier"] == "lm-eval:exact_match:flexible-extract"]
     assert sorted(r["extracted"] for r in flexible) == ["18", "4", "[invalid]"]
     results = {r["metric"]: r for r in store.sql("SELECT * FROM eval_results").to_dicts()}
     assert results["exact_match,strict-match"]["value"] == pytest.approx(1 / 3)
     assert results["exact_match,strict-match"]["benchmark_version"] == "lm-eval:1.0"
-    assert json.loads(results["exact_match,strict-match"]["protocol"])["generation_kwargs"]["do_sample"] is False
+    assert (
+        json.loads(results["exact_match,strict-match"]["protocol"])["generation_kwargs"]["do_sample"] is False
+    )
     # prompts link: same dataset + problem -> the same content-hash id as r1harness would give it
     from r1harness.store import ids
 

@@ -115,9 +115,11 @@ def test_numeric_prepass_agrees_with_math_verify():
     from r1harness.evals.aggregate import equivalence_classes
     from r1harness.verify.math import cluster_answers, normalize_answer
 
-    groups = [["116", "7", "116.0", None, "\\frac{232}{2}", "7.0", "-3", "1,000", "1000"],
-              ["0.5", "1/2", "\\frac{1}{2}", "2", "0.25", "\\dfrac{2}{4}"],
-              ["0.333333", "\\frac13", "3", "x=3", "\\sqrt{9}"]]
+    groups = [
+        ["116", "7", "116.0", None, "\\frac{232}{2}", "7.0", "-3", "1,000", "1000"],
+        ["0.5", "1/2", "\\frac{1}{2}", "2", "0.25", "\\dfrac{2}{4}"],
+        ["0.333333", "\\frac13", "3", "x=3", "\\sqrt{9}"],
+    ]
     for answers in groups:
         keys = [normalize_answer(a) if a else None for a in answers]
         assert equivalence_classes(answers, keys, cluster_answers) == cluster_answers(answers), answers
@@ -127,8 +129,12 @@ def test_batched_clusters_equal_cluster_answers():
     from r1harness.evals.aggregate import BatchedClusters
     from r1harness.verify.math import cluster_answers
 
-    problems = [["0.5", "3", "\\frac12", None, "3", "1/2"], ["x^2+1", "1+x^2", "\\sqrt{8}", "2\\sqrt{2}", "7"],
-                [None, None], ["(1,2)", "(1, 2)", "\\left(1,2\\right)", "(2,1)"]]
+    problems = [
+        ["0.5", "3", "\\frac12", None, "3", "1/2"],
+        ["x^2+1", "1+x^2", "\\sqrt{8}", "2\\sqrt{2}", "7"],
+        [None, None],
+        ["(1,2)", "(1, 2)", "\\left(1,2\\right)", "(2,1)"],
+    ]
     batched = BatchedClusters()
     for answers in problems:
         batched.record(answers)

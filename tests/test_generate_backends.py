@@ -38,7 +38,9 @@ def test_templates_are_versioned():
 # -- fake -------------------------------------------------------------------------------------------
 def test_fake_backend_scripts_by_substring_and_index(tmp_path):
     b = get_backend("fake", "x", script={"apples": ["A0", "A1"]}, default="?")
-    out = b.generate([GenerationRequest("three apples", n=3), GenerationRequest("pears", n=1)], SamplingParams())
+    out = b.generate(
+        [GenerationRequest("three apples", n=3), GenerationRequest("pears", n=1)], SamplingParams()
+    )
     assert [c.text for c in out[0]] == ["A0", "A1", "A0"] and out[1][0].text == "?"
     script = tmp_path / "s.json"
     script.write_text(json.dumps({"responses": {"apples": "one two three four"}}))
@@ -103,8 +105,10 @@ def openai_server():
 def test_openai_backend_chat_and_completions_with_per_sample_seeds(openai_server):
     url, state = openai_server
     b = get_backend("openai", "m", base_url=url, concurrency=4)
-    reqs = [GenerationRequest([{"role": "user", "content": "hi"}], n=2, seed=10),
-            GenerationRequest("raw", n=1, seed=10, sample_indices=(5,))]
+    reqs = [
+        GenerationRequest([{"role": "user", "content": "hi"}], n=2, seed=10),
+        GenerationRequest("raw", n=1, seed=10, sample_indices=(5,)),
+    ]
     out = b.generate(reqs, SamplingParams(temperature=0.6, max_tokens=9, stop=("</s>",)))
     assert [c.text for c in out[0]] == ["chat seed=10", "chat seed=11"]
     assert out[1][0].text == "raw seed=15" and out[1][0].finish_reason == "length"
@@ -133,7 +137,9 @@ def test_openai_backend_gives_up_with_a_clear_error(openai_server):
 
 
 def test_openai_backend_server_down():
-    b = get_backend("openai", "m", base_url="http://127.0.0.1:9/v1", max_retries=1, backoff_s=0.01, timeout_s=2)
+    b = get_backend(
+        "openai", "m", base_url="http://127.0.0.1:9/v1", max_retries=1, backoff_s=0.01, timeout_s=2
+    )
     with pytest.raises(GenerationError, match="Is the server up"):
         b.generate([GenerationRequest("x")], SamplingParams())
 
@@ -155,7 +161,8 @@ def test_transformers_backend_greedy_is_deterministic_and_batch_invariant(tiny_m
     b = get_backend("transformers", tiny_model, batch_size=3)
     batched = b.generate([GenerationRequest(p) for p in prompts], greedy)
     single = get_backend("transformers", tiny_model, batch_size=1).generate(
-        [GenerationRequest(p) for p in prompts], greedy)
+        [GenerationRequest(p) for p in prompts], greedy
+    )
     assert [c[0].text for c in batched] == [c[0].text for c in single]
     # the same as a plain model.generate on each prompt
     tok = AutoTokenizer.from_pretrained(tiny_model)
@@ -164,7 +171,7 @@ def test_transformers_backend_greedy_is_deterministic_and_batch_invariant(tiny_m
         ids = tok(prompt, return_tensors="pt")
         with torch.inference_mode():
             seq = model.generate(**ids, max_new_tokens=12, do_sample=False, pad_token_id=tok.pad_token_id)
-        new = seq[0, ids["input_ids"].shape[1]:].tolist()
+        new = seq[0, ids["input_ids"].shape[1] :].tolist()
         assert comp.text == tok.decode(new, skip_special_tokens=True)
         assert comp.prompt_tokens == ids["input_ids"].shape[1]
         assert comp.completion_tokens == len(new) or tok.eos_token_id in new
@@ -175,11 +182,17 @@ def test_transformers_backend_stop_strings_length_and_chat(tiny_model):
     free = b.generate([GenerationRequest("1 2 3")], SamplingParams(temperature=0, max_tokens=8))[0][0]
     assert free.finish_reason == "length" and free.completion_tokens == 8 and free.text
     stop = free.text[2:4] if len(free.text) >= 4 else free.text[-1]
-    cut = b.generate([GenerationRequest("1 2 3")], SamplingParams(temperature=0, max_tokens=8, stop=(stop,)))[0][0]
+    cut = b.generate([GenerationRequest("1 2 3")], SamplingParams(temperature=0, max_tokens=8, stop=(stop,)))[
+        0
+    ][0]
     assert cut.finish_reason == "stop" and stop not in cut.text and free.text.startswith(cut.text)
     assert b.render([{"role": "user", "content": "hi"}]).endswith("<|im_start|>assistant\n")
-    sampled = b.generate([GenerationRequest("1 2 3", n=2, seed=4)], SamplingParams(temperature=1.0, max_tokens=6))
-    again = b.generate([GenerationRequest("1 2 3", n=2, seed=4)], SamplingParams(temperature=1.0, max_tokens=6))
+    sampled = b.generate(
+        [GenerationRequest("1 2 3", n=2, seed=4)], SamplingParams(temperature=1.0, max_tokens=6)
+    )
+    again = b.generate(
+        [GenerationRequest("1 2 3", n=2, seed=4)], SamplingParams(temperature=1.0, max_tokens=6)
+    )
     assert [c.text for c in sampled[0]] == [c.text for c in again[0]]  # seeded
 
 

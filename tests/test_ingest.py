@@ -10,8 +10,17 @@ from r1harness.errors import ConfigError, IngestError
 from r1harness.ingest import ingest_file, ingest_manifest, list_manifests, load_manifest, read_prompts
 
 EXPECTED_ROWS = {
-    "aime24": 30, "aime25": 30, "amc23": 40, "math500": 500, "gsm8k": 1319, "humaneval": 164,
-    "code_contests": 165, "codeforces": 408, "livecodebench": 279, "math_train": 7470, "gsm8k_train": 7473,
+    "aime24": 30,
+    "aime25": 30,
+    "amc23": 40,
+    "math500": 500,
+    "gsm8k": 1319,
+    "humaneval": 164,
+    "code_contests": 165,
+    "codeforces": 408,
+    "livecodebench": 279,
+    "math_train": 7470,
+    "gsm8k_train": 7473,
 }
 
 
@@ -24,8 +33,10 @@ def test_every_manifest_ingests_with_the_right_row_count(store, shared_data):
     assert {k: counts[k] for k in EXPECTED_ROWS} == EXPECTED_ROWS
     again = ingest_manifest(store, "aime24")
     assert (again.written, again.skipped_existing) == (0, 30)
-    assert store.sql("SELECT count(*) AS n FROM runs WHERE kind = 'ingest' AND status = 'finished'")["n"][0] \
+    assert (
+        store.sql("SELECT count(*) AS n FROM runs WHERE kind = 'ingest' AND status = 'finished'")["n"][0]
         == len(EXPECTED_ROWS) + 1
+    )
 
 
 def test_manifests_normalise_known_defects(shared_data):
@@ -47,10 +58,17 @@ def test_manifests_normalise_known_defects(shared_data):
 
 def test_raw_forms_are_normalised_too(store, tmp_path):
     path = tmp_path / "raw.jsonl"
-    path.write_text("\n".join(json.dumps(r) for r in [
-        {"problem": "p1", "answer": "025"}, {"problem": "p2", "answer": 27.0},
-        {"problem": "p3", "answer": "#### 1,234", "tests": "[{'input': '1', 'output': '2'}]"},
-    ]) + "\n")
+    path.write_text(
+        "\n".join(
+            json.dumps(r)
+            for r in [
+                {"problem": "p1", "answer": "025"},
+                {"problem": "p2", "answer": 27.0},
+                {"problem": "p3", "answer": "#### 1,234", "tests": "[{'input': '1', 'output': '2'}]"},
+            ]
+        )
+        + "\n"
+    )
     manifest = tmp_path / "raw.yaml"
     manifest.write_text(f"name: raw\nsource: {{path: {path}}}\nnormalize: {{answer: [gsm8k_final]}}\n")
     ingest_manifest(store, str(manifest))
@@ -77,8 +95,9 @@ def _write(tmp_path, fmt: str):
         pq.write_table(pa.Table.from_pylist(ROWS), p)
     elif fmt == "csv":
         p = tmp_path / "d.csv"
-        p.write_text("question,final,extra\n" + "".join(f"\"{r['question']}\",{r['final']},{r['extra']}\n"
-                                                         for r in ROWS))
+        p.write_text(
+            "question,final,extra\n" + "".join(f'"{r["question"]}",{r["final"]},{r["extra"]}\n' for r in ROWS)
+        )
     else:
         import datasets
 
@@ -107,8 +126,15 @@ def test_hub_id_goes_through_datasets_load_dataset(store, monkeypatch):
         return datasets.Dataset.from_list(ROWS)
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
-    s = ingest_file(store, "openai/gsm8k", dataset="hub_toy", split="test", config="main", revision="abc",
-                    mapping={"problem": "question", "answer": "final"})
+    s = ingest_file(
+        store,
+        "openai/gsm8k",
+        dataset="hub_toy",
+        split="test",
+        config="main",
+        revision="abc",
+        mapping={"problem": "question", "answer": "final"},
+    )
     assert calls == {"path": "openai/gsm8k", "name": "main", "split": "test", "revision": "abc"}
     assert s.written == 5 and s.source == "openai/gsm8k"
 
@@ -118,8 +144,10 @@ def test_manifest_falls_back_to_the_hub_when_the_file_is_missing(store, tmp_path
 
     monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: datasets.Dataset.from_list(ROWS))
     m = tmp_path / "h.yaml"
-    m.write_text("name: h\nsource: {path: /nonexistent.jsonl, hub: {id: org/h, split: test, revision: v1}}\n"
-                 "fields: {problem: question, answer: final}\n")
+    m.write_text(
+        "name: h\nsource: {path: /nonexistent.jsonl, hub: {id: org/h, split: test, revision: v1}}\n"
+        "fields: {problem: question, answer: final}\n"
+    )
     assert ingest_manifest(store, str(m)).source == "org/h@v1"
 
 
@@ -127,15 +155,18 @@ def _snapshot(store):
     return store.tables(), sorted(p.name for p in (store.root / "tables" / "prompts").iterdir())
 
 
-@pytest.mark.parametrize("content,match", [
-    (b'{"problem": "a"}\n{"problem": "b"\n{"problem": "c"}\n', r"bad\.jsonl:2: malformed JSON"),
-    (b'{"problem": "a"}\n{"problem": "\xff\xfe"}\n', r"bad\.jsonl:2: invalid UTF-8"),
-    (b"", "empty input"),
-    (b'{"problem": "a"}\n[1, 2]\n', r"bad\.jsonl:2: expected a JSON object"),
-    (b'{"problem": "a"}\n{"problem": ["not", "text"]}\n', r"bad\.jsonl:2: .*must be text"),
-    (b'{"problem": "a", "answer": {"x": 1}}\n', r"bad\.jsonl:1: .*answer.*must be text or a number"),
-    (b'{"problem": "a"}\n{"problem": ""}\n', r"bad\.jsonl:2: .*empty or missing"),
-])
+@pytest.mark.parametrize(
+    "content,match",
+    [
+        (b'{"problem": "a"}\n{"problem": "b"\n{"problem": "c"}\n', r"bad\.jsonl:2: malformed JSON"),
+        (b'{"problem": "a"}\n{"problem": "\xff\xfe"}\n', r"bad\.jsonl:2: invalid UTF-8"),
+        (b"", "empty input"),
+        (b'{"problem": "a"}\n[1, 2]\n', r"bad\.jsonl:2: expected a JSON object"),
+        (b'{"problem": "a"}\n{"problem": ["not", "text"]}\n', r"bad\.jsonl:2: .*must be text"),
+        (b'{"problem": "a", "answer": {"x": 1}}\n', r"bad\.jsonl:1: .*answer.*must be text or a number"),
+        (b'{"problem": "a"}\n{"problem": ""}\n', r"bad\.jsonl:2: .*empty or missing"),
+    ],
+)
 def test_bad_input_is_named_and_changes_nothing(store, tmp_path, content, match):
     ingest_file(store, str(_write(tmp_path, "jsonl")), dataset="ok", mapping={"problem": "question"})
     before = _snapshot(store)

@@ -1,5 +1,6 @@
-"""The short pipeline on a CUDA device: the same config as the CPU end-to-end test (test_pipeline_e2e.py), with
-no setting changed, trains, samples and evaluates every model on the GPU. Skipped without one (marker `gpu`);
+"""The short pipeline on a CUDA device: the same config as the CPU end-to-end test
+(test_pipeline_e2e.py), with no setting changed, trains, samples and evaluates every model on the
+GPU. Skipped without one (marker `gpu`);
 run with `pytest -m gpu tests/test_pipeline_gpu.py`."""
 
 from __future__ import annotations
@@ -30,12 +31,14 @@ def test_short_pipeline_runs_every_stage_on_cuda(tmp_path):
     result = run_pipeline(store, config, progress=False)
 
     assert result.complete and result.ran == tuple(STAGES)
-    # the work happened on the GPU: CUDA memory was allocated in this process (trainers and generation run here)
+    # the work happened on the GPU: CUDA memory was allocated in this process
+    # (trainers and generation run here)
     assert torch.cuda.max_memory_allocated() > 0
     for stage in MODEL_STAGES:
         assert (Path(result.outputs[stage]["model"]) / "config.json").exists(), stage
     board = store.sql(
-        "SELECT model, metric, n_samples FROM leaderboard WHERE benchmark = 'arithmetic_heldout' AND metric = 'pass@1'"
+        "SELECT model, metric, n_samples FROM leaderboard "
+        "WHERE benchmark = 'arithmetic_heldout' AND metric = 'pass@1'"
     )
     assert set(board["model"]) == {result.outputs[s]["model"] for s in MODEL_STAGES}
     assert (board["n_samples"] > 0).all()

@@ -10,8 +10,16 @@ def test_tiny_base_has_one_token_for_the_cold_start_marker(tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     spec = ModelSpec(model="tiny", tiny={"layers": 1, "hidden": 32, "heads": 2, "vocab_size": 320})
-    path = prepare_model(spec, tmp_path, corpus_tasks={"arithmetic": {}}, exclude=set(), template="plain",
-                         chat_template=True, seed=0, threads=1)
+    path = prepare_model(
+        spec,
+        tmp_path,
+        corpus_tasks={"arithmetic": {}},
+        exclude=set(),
+        template="plain",
+        chat_template=True,
+        seed=0,
+        threads=1,
+    )
     tok = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(path)
     marker = LAYOUT_TOKENS[0]
@@ -22,6 +30,17 @@ def test_tiny_base_has_one_token_for_the_cold_start_marker(tmp_path):
     assert model.get_input_embeddings().weight.shape[0] == len(tok)
     assert (tmp_path / "model" / DONE_FILE).exists()
     # idempotent: a second call reuses the finished model and adds nothing
-    assert prepare_model(spec, tmp_path, corpus_tasks={"arithmetic": {}}, exclude=set(), template="plain",
-                         chat_template=True, seed=0, threads=1) == path
+    assert (
+        prepare_model(
+            spec,
+            tmp_path,
+            corpus_tasks={"arithmetic": {}},
+            exclude=set(),
+            template="plain",
+            chat_template=True,
+            seed=0,
+            threads=1,
+        )
+        == path
+    )
     assert len(AutoTokenizer.from_pretrained(path)) == len(tok)

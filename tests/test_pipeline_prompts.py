@@ -10,12 +10,15 @@ from r1harness.train.data import load_prompts
 
 
 def _ctx(store, tmp_path, heldout: int) -> Context:
-    cfg = config_from_dict({
-        "name": "sel",
-        "prompts": {"tasks": [{"task": "arithmetic", "train": 30, "heldout": heldout,
-                               "params": {"digits": 1}}]},
-        "work_dir": str(tmp_path / "work"),
-    })
+    cfg = config_from_dict(
+        {
+            "name": "sel",
+            "prompts": {
+                "tasks": [{"task": "arithmetic", "train": 30, "heldout": heldout, "params": {"digits": 1}}]
+            },
+            "work_dir": str(tmp_path / "work"),
+        }
+    )
     return Context(store, cfg, "run-sel", tmp_path / "work", progress=False)
 
 

@@ -151,14 +151,16 @@ def test_continuing_a_run_with_a_changed_config_keeps_the_old_one(store, tmp_pat
 
     calls = []
     with pytest.raises(KeyboardInterrupt):
-        run_pipeline(store, _config(tmp_path), stages=recording_stages(calls, fail_at="three"),
-                     progress=False)
+        run_pipeline(
+            store, _config(tmp_path), stages=recording_stages(calls, fail_at="three"), progress=False
+        )
     run_id = pipeline_run_id(_config(tmp_path))
     unchanged = json.loads(store.sql("SELECT config FROM runs WHERE run_id = ?", [run_id])["config"][0])
     assert "earlier_configs" not in unchanged
     calls.clear()
-    result = run_pipeline(store, _config(tmp_path, seed=5), run_id=run_id, stages=recording_stages(calls),
-                          progress=False)
+    result = run_pipeline(
+        store, _config(tmp_path, seed=5), run_id=run_id, stages=recording_stages(calls), progress=False
+    )
     assert result.run_id == run_id and calls == ["three", "four"]
     config = json.loads(store.sql("SELECT config FROM runs WHERE run_id = ?", [run_id])["config"][0])
     assert config["seed"] == 5 and [c["seed"] for c in config["earlier_configs"]] == [0]
@@ -168,8 +170,9 @@ def test_stop_after_a_finished_stage_runs_nothing_more(store, tmp_path):
     calls = []
     run_pipeline(store, _config(tmp_path), stages=recording_stages(calls), progress=False, stop_after="two")
     calls.clear()
-    result = run_pipeline(store, _config(tmp_path), stages=recording_stages(calls), progress=False,
-                          stop_after="one")
+    result = run_pipeline(
+        store, _config(tmp_path), stages=recording_stages(calls), progress=False, stop_after="one"
+    )
     assert calls == [] and result.skipped == ("one",) and not result.complete
 
 
@@ -193,9 +196,12 @@ def test_pipeline_lets_idle_threads_sleep_unless_the_user_chose(tmp_path):
 def test_every_cli_command_chooses_passive_waits_before_torch(tmp_path):
     import os
 
-    code = ("import os, sys; from r1harness.cli import main; main(['tables', '--store', sys.argv[1]]); "
-            "print(os.environ.get('OMP_WAIT_POLICY'))")
+    code = (
+        "import os, sys; from r1harness.cli import main; main(['tables', '--store', sys.argv[1]]); "
+        "print(os.environ.get('OMP_WAIT_POLICY'))"
+    )
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "s")], env=env, capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "s")], env=env, capture_output=True, text=True, check=True
+    )
     assert out.stdout.split()[-1] == "PASSIVE"

@@ -14,7 +14,7 @@ from r1harness.store.ids import content_id, reward_id
 from r1harness.store.runs import finish_run, start_run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-NOW = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 def _stage(store, parent: str, stage: str, model: str | None = None) -> str:
@@ -239,13 +239,25 @@ def test_findings_call_overlapping_intervals_noise():
     empty = pl.DataFrame({"run": [], "stage": [], "step": [], "accuracy": []})
     notes = "\n".join(findings({"leaderboard": board, "training_curves": empty, "reward_components": empty}))
     assert "pass@1 final_rl 0.340 vs r1zero 0.300 (within noise: the 95% CIs overlap): yes" in notes
-    board = pl.concat([board, pl.DataFrame({"model": ["r1zero"], "benchmark": ["b"], "metric": ["cons@4"],
-                                            "value": [0.28], "ci_low": [0.20], "ci_high": [0.36]})])
+    board = pl.concat(
+        [
+            board,
+            pl.DataFrame(
+                {
+                    "model": ["r1zero"],
+                    "benchmark": ["b"],
+                    "metric": ["cons@4"],
+                    "value": [0.28],
+                    "ci_low": [0.20],
+                    "ci_high": [0.36],
+                }
+            ),
+        ]
+    )
     cons = "\n".join(findings({"leaderboard": board, "training_curves": empty, "reward_components": empty}))
     assert "not for r1zero on b (cons@4 0.280 < pass@1 0.300, within its 95% CI [0.200, 0.360]): NO" in cons
     # a model without a CI (a score of 0 everywhere) counts as the point itself
     assert "pass@1 distill_sft 0.020 vs student 0.000 (within noise: the 95% CIs overlap): yes" in notes
-
 
 
 def test_findings_give_the_paired_voting_gain():
@@ -254,11 +266,14 @@ def test_findings_give_the_paired_voting_gain():
     from r1harness.report.findings import findings
 
     rows = [  # model, metric, value, ci_low, ci_high
-        ("r1zero", "pass@1", 0.30, 0.25, 0.36), ("r1zero", "cons@4", 0.31, 0.24, 0.38),
+        ("r1zero", "pass@1", 0.30, 0.25, 0.36),
+        ("r1zero", "cons@4", 0.31, 0.24, 0.38),
         ("r1zero", "cons_gain@4", 0.01, -0.02, 0.04),
-        ("final_rl", "pass@1", 0.60, 0.55, 0.65), ("final_rl", "cons@4", 0.66, 0.60, 0.72),
+        ("final_rl", "pass@1", 0.60, 0.55, 0.65),
+        ("final_rl", "cons@4", 0.66, 0.60, 0.72),
         ("final_rl", "cons_gain@4", 0.06, 0.03, 0.09),
-        ("student", "pass@1", 0.20, 0.15, 0.25), ("student", "cons@4", 0.15, 0.10, 0.20),
+        ("student", "pass@1", 0.20, 0.15, 0.25),
+        ("student", "cons@4", 0.15, 0.10, 0.20),
         ("student", "cons_gain@4", -0.05, -0.08, -0.02),
     ]
     board = pl.DataFrame(rows, schema=["model", "metric", "value", "ci_low", "ci_high"], orient="row")

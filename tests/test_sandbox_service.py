@@ -68,6 +68,7 @@ def assert_healthy(client):
 
 # --- capabilities ----------------------------------------------------------------------------------
 
+
 def test_capabilities_report_the_probed_isolation(client):
     caps = client.capabilities()
     iso = caps["isolation"]
@@ -88,6 +89,7 @@ def test_capabilities_report_the_probed_isolation(client):
 
 # --- resource attacks ------------------------------------------------------------------------------
 
+
 def test_fork_bomb_is_contained(client):
     require_isolation(client, cgroups_suffice=True)
     res = run(client, "import os\nwhile True:\n    try: os.fork()\n    except OSError: pass", time_limit_s=1)
@@ -100,8 +102,11 @@ def test_memory_hog_hits_memory_limit(client):
     res = run(client, "x = bytearray(2 * 1024**3)\nprint(len(x))", memory_limit_mb=256)
     assert res["status"] == "memory_limit" and res["stdout"] == ""
     # touched page by page (under cgroups the OOM killer ends it; under rlimits, MemoryError)
-    res = run(client, "import mmap\nm = mmap.mmap(-1, 400 * 1024**2)\nfor i in range(0, len(m), 4096): m[i] = 1",
-              memory_limit_mb=256)
+    res = run(
+        client,
+        "import mmap\nm = mmap.mmap(-1, 400 * 1024**2)\nfor i in range(0, len(m), 4096): m[i] = 1",
+        memory_limit_mb=256,
+    )
     assert res["status"] == "memory_limit"
     assert res["peak_memory_mb"] <= 256 + 1
 
@@ -129,6 +134,7 @@ def test_stderr_flood_is_cut_off(client):
 
 # --- escapes ---------------------------------------------------------------------------------------
 
+
 def test_cannot_connect_to_a_host_listener(client):
     require_isolation(client)
     listener = socket.socket()
@@ -136,8 +142,10 @@ def test_cannot_connect_to_a_host_listener(client):
     listener.listen(1)
     listener.settimeout(2)
     port = listener.getsockname()[1]
-    src = (f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
-           "    print('CONNECTED')\nexcept OSError as e:\n    print('blocked', e)")
+    src = (
+        f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
+        "    print('CONNECTED')\nexcept OSError as e:\n    print('blocked', e)"
+    )
     res = run(client, src)
     with pytest.raises(socket.timeout):
         listener.accept()
@@ -203,13 +211,16 @@ def test_no_files_survive_into_the_next_run(client):
     assert run(client, writer)["stdout"] == "wrote\n"
     assert run(client, reader)["stdout"] == "False []\n"
     # and between two tests of one submission
-    src = ("import os\nprint(os.path.exists('/tmp/mark'))\nopen('/tmp/mark', 'w').write('1')")
+    src = "import os\nprint(os.path.exists('/tmp/mark'))\nopen('/tmp/mark', 'w').write('1')"
     res = judge(client, src, [{"input": "", "output": "False"}, {"input": "", "output": "False"}])
     assert res["verdict"] == "pass", res
 
 
 def test_killing_the_parent_and_everything_is_contained(client):
-    src = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nos.kill(-1, signal.SIGKILL)\nprint('alive')"
+    src = (
+        "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
+        "os.kill(-1, signal.SIGKILL)\nprint('alive')"
+    )
     res = run(client, src)
     assert res["status"] != "ok" or "alive" in res["stdout"]
     assert_healthy(client)
@@ -234,7 +245,10 @@ print('parent done')
 
 # --- gaming the judge ------------------------------------------------------------------------------
 
-EXIT_EARLY = ["import sys\nsys.exit(0)\ndef add(a, b): return a + b", "import os\nos._exit(0)\ndef add(a, b): return a + b"]
+EXIT_EARLY = [
+    "import sys\nsys.exit(0)\ndef add(a, b): return a + b",
+    "import os\nos._exit(0)\ndef add(a, b): return a + b",
+]
 
 
 @pytest.mark.parametrize("src", EXIT_EARLY, ids=["sys.exit", "os._exit"])
@@ -247,8 +261,10 @@ def test_exiting_before_the_tests_never_passes(client, src):
 
 
 def test_always_equal_return_objects_fail(client):
-    src = "class A:\n    def __eq__(self, o): return True\n    def __ne__(self, o): return False\n" \
-          "def add(a, b): return A()"
+    src = (
+        "class A:\n    def __eq__(self, o): return True\n    def __ne__(self, o): return False\n"
+        "def add(a, b): return A()"
+    )
     functional = {"type": "functional", "fn_name": "add", "tests": [{"input": "1\n2", "output": "3"}]}
     assert judge(client, src, functional)["verdict"] != "pass"
     humaneval = {"type": "assert", "entry_point": "add", "test": "def check(c):\n    assert c(1, 2) == 3\n"}
@@ -261,7 +277,8 @@ def test_always_equal_return_objects_fail(client):
 HACKER = r"""
 import os, sys, glob
 found = []
-for path in glob.glob("/sandbox/*") + ["/proc/%d/%s" % (os.getppid(), n) for n in ("environ", "cmdline", "fd/0")]:
+parent = ["/proc/%d/%s" % (os.getppid(), n) for n in ("environ", "cmdline", "fd/0")]
+for path in glob.glob("/sandbox/*") + parent:
     try:
         found.append(path + ":" + open(path, errors="replace").read()[:2000])
     except Exception as e:
@@ -292,8 +309,11 @@ def add(a, b):
 def test_humaneval_style_tests_cannot_be_read_or_forged(client):
     """The submission runs in a child that never holds the nonce, the test code or the result channel."""
     secret = "SECRET-EXPECTED-41"
-    tests = {"type": "assert", "entry_point": "add",
-             "test": f"def check(c):\n    # {secret}\n    assert c(20, 21) == 41\n"}
+    tests = {
+        "type": "assert",
+        "entry_point": "add",
+        "test": f"def check(c):\n    # {secret}\n    assert c(20, 21) == 41\n",
+    }
     res = judge(client, HACKER, tests)
     assert res["verdict"] != "pass"
     leaked = res["tests"][0]["stdout"] + res["tests"][0]["stderr"]
@@ -302,15 +322,18 @@ def test_humaneval_style_tests_cannot_be_read_or_forged(client):
     assert "mem PermissionError" in leaked
 
 
-@pytest.mark.parametrize("printed,expected,comparator,verdict", [
-    ("1 2", "1 2 3", "tokens", "wrong_answer"),            # prefix only
-    ("1 2 3\n4", "1 2 3", "tokens", "wrong_answer"),       # extra line
-    ("1 2 3\r\n", "1 2 3\n", "lines", "pass"),             # CRLF
-    ("0.3333333", "0.33333333", "float", "pass"),          # within 1e-6
-    ("0.334", "0.333", "float", "wrong_answer"),
-    ("yes", "YES", "yesno", "pass"),
-    ("yes", "YES", "tokens", "wrong_answer"),
-])
+@pytest.mark.parametrize(
+    "printed,expected,comparator,verdict",
+    [
+        ("1 2", "1 2 3", "tokens", "wrong_answer"),  # prefix only
+        ("1 2 3\n4", "1 2 3", "tokens", "wrong_answer"),  # extra line
+        ("1 2 3\r\n", "1 2 3\n", "lines", "pass"),  # CRLF
+        ("0.3333333", "0.33333333", "float", "pass"),  # within 1e-6
+        ("0.334", "0.333", "float", "wrong_answer"),
+        ("yes", "YES", "yesno", "pass"),
+        ("yes", "YES", "tokens", "wrong_answer"),
+    ],
+)
 def test_comparators_through_the_service(client, printed, expected, comparator, verdict):
     src = f"import sys\nsys.stdout.write({printed!r})"
     res = judge(client, src, [{"input": "", "output": expected}], comparator=comparator)
@@ -318,26 +341,45 @@ def test_comparators_through_the_service(client, printed, expected, comparator, 
 
 
 def test_checker_decides_and_a_crashing_checker_is_a_sandbox_error(client):
-    checker = ("import sys\ninp, out, ans = (open(p).read() for p in sys.argv[1:4])\n"
-               "sys.exit(0 if sorted(out.split()) == sorted(ans.split()) else 1)")
+    checker = (
+        "import sys\ninp, out, ans = (open(p).read() for p in sys.argv[1:4])\n"
+        "sys.exit(0 if sorted(out.split()) == sorted(ans.split()) else 1)"
+    )
     tests = [{"input": "", "output": "1 2 3"}]
-    ok = judge(client, "print(3, 1, 2)", tests, comparator="checker",
-               checker={"language": "python", "source": checker})
+    ok = judge(
+        client,
+        "print(3, 1, 2)",
+        tests,
+        comparator="checker",
+        checker={"language": "python", "source": checker},
+    )
     assert ok["verdict"] == "pass"
-    bad = judge(client, "print(3, 1, 1)", tests, comparator="checker",
-                checker={"language": "python", "source": checker})
+    bad = judge(
+        client,
+        "print(3, 1, 1)",
+        tests,
+        comparator="checker",
+        checker={"language": "python", "source": checker},
+    )
     assert bad["verdict"] == "wrong_answer"
-    crash = judge(client, "print(1)", tests, comparator="checker",
-                  checker={"language": "python", "source": "raise RuntimeError('checker bug')"})
+    crash = judge(
+        client,
+        "print(1)",
+        tests,
+        comparator="checker",
+        checker={"language": "python", "source": "raise RuntimeError('checker bug')"},
+    )
     assert crash["verdict"] == "sandbox_error"
 
 
 # --- languages, API ---------------------------------------------------------------------------------
 
+
 def test_cpp_compiles_once_and_runs_every_test(client):
-    src = "#include <iostream>\nint main(){long long a,b;std::cin>>a>>b;std::cout<<a+b<<\"\\n\";}"
-    res = judge(client, src, [{"input": "1 2", "output": "3"}, {"input": "5 6", "output": "11"}],
-                language="cpp")
+    src = '#include <iostream>\nint main(){long long a,b;std::cin>>a>>b;std::cout<<a+b<<"\\n";}'
+    res = judge(
+        client, src, [{"input": "1 2", "output": "3"}, {"input": "5 6", "output": "11"}], language="cpp"
+    )
     assert res["verdict"] == "pass" and res["passed"] == 2
     bad = judge(client, "int main( {", [{"input": "", "output": ""}], language="cpp")
     assert bad["verdict"] == "compile_error" and "error" in bad["compile_error"]
@@ -358,14 +400,31 @@ def test_results_are_cached_by_content(client):
     assert first["cached"] is False and second["cached"] is True and second["verdict"] == first["verdict"]
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"language": "cobol", "source": "x", "tests": [{"input": "", "output": ""}]}, "language"),
-    ({"language": "python", "tests": [{"input": "", "output": ""}]}, "source"),
-    ({"language": "python", "source": "x", "tests": [{"input": ""}]}, "tests[0].output"),
-    ({"language": "python", "source": "x", "tests": [], }, "tests"),
-    ({"language": "python", "source": "x", "tests": [{"input": "", "output": ""}], "time_limit_s": 999},
-     "limits"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"language": "cobol", "source": "x", "tests": [{"input": "", "output": ""}]}, "language"),
+        ({"language": "python", "tests": [{"input": "", "output": ""}]}, "source"),
+        ({"language": "python", "source": "x", "tests": [{"input": ""}]}, "tests[0].output"),
+        (
+            {
+                "language": "python",
+                "source": "x",
+                "tests": [],
+            },
+            "tests",
+        ),
+        (
+            {
+                "language": "python",
+                "source": "x",
+                "tests": [{"input": "", "output": ""}],
+                "time_limit_s": 999,
+            },
+            "limits",
+        ),
+    ],
+)
 def test_bad_requests_get_400_naming_the_field(service, body, field):
     req = urllib.request.Request(service.url + "/v1/judge", data=json.dumps(body).encode())
     with pytest.raises(urllib.error.HTTPError) as info:
@@ -375,18 +434,29 @@ def test_bad_requests_get_400_naming_the_field(service, body, field):
 
 
 def test_piston_execute_is_compatible(client):
-    out = client.post("/api/v2/execute", {"language": "python", "version": "*",
-                                          "files": [{"name": "main.py", "content": "print(input()[::-1])"}],
-                                          "stdin": "abc", "run_timeout": 3000})
+    out = client.post(
+        "/api/v2/execute",
+        {
+            "language": "python",
+            "version": "*",
+            "files": [{"name": "main.py", "content": "print(input()[::-1])"}],
+            "stdin": "abc",
+            "run_timeout": 3000,
+        },
+    )
     assert out["run"]["stdout"] == "cba\n" and out["run"]["code"] == 0 and out["run"]["signal"] is None
-    crashed = client.post("/api/v2/execute", {"language": "python", "version": "*",
-                                              "files": [{"content": "import os\nos.abort()"}]})
+    crashed = client.post(
+        "/api/v2/execute",
+        {"language": "python", "version": "*", "files": [{"content": "import os\nos.abort()"}]},
+    )
     assert crashed["run"]["signal"] == "SIGABRT"
 
 
 def test_batch_judges_many(client):
-    reqs = [{"language": "python", "source": f"print({i})", "tests": [{"input": "", "output": str(i % 3)}]}
-            for i in range(6)]
+    reqs = [
+        {"language": "python", "source": f"print({i})", "tests": [{"input": "", "output": str(i % 3)}]}
+        for i in range(6)
+    ]
     results = client.judge_many(reqs)
     assert [r["verdict"] == "pass" for r in results] == [i < 3 for i in range(6)]
 
@@ -402,12 +472,17 @@ def _children(pid: int) -> list[int]:
 def test_a_crashed_launcher_is_a_sandbox_error_and_the_slot_recovers(service, client):
     import signal
 
-    launchers = [p for p in _children(service.server_pid())
-                 if b"r1harness.sandbox.launcher" in open(f"/proc/{p}/cmdline", "rb").read()]
+    launchers = [
+        p
+        for p in _children(service.server_pid())
+        if b"r1harness.sandbox.launcher" in open(f"/proc/{p}/cmdline", "rb").read()
+    ]
     assert launchers, "no launcher processes found under the service"
     result = {}
     src = f"import time\ntime.sleep(3)\nprint(1)  # {time.time_ns()}"
-    worker = threading.Thread(target=lambda: result.update(judge(client, src, [{"input": "", "output": "1"}])))
+    worker = threading.Thread(
+        target=lambda: result.update(judge(client, src, [{"input": "", "output": "1"}]))
+    )
     worker.start()
     time.sleep(1.0)
     for pid in launchers:

@@ -15,26 +15,37 @@ from r1harness.sandbox.requests import RequestError, parse_judge
 from r1harness.verify.code import build_request, extract_code, to_verdict, verify_code_batch
 
 
-@pytest.mark.parametrize("name,out,exp,ok", [
-    ("tokens", "1 2 3\n", "1  2\n3", True),
-    ("tokens", "1 2", "1 2 3", False),
-    ("tokens", "1 2 3 4", "1 2 3", False),
-    ("lines", "a b\r\nc\r\n\r\n", "a b\nc", True),
-    ("lines", "a  b\nc", "a b\nc", False),
-    ("float", "1.0000001 2", "1 2", True),
-    ("float", "1.001", "1", False),
-    ("float", "nan", "1", False),
-    ("yesno", "Yes\nno", "YES NO", True),
-    ("yesno", "Y", "YES", False),
-])
+@pytest.mark.parametrize(
+    "name,out,exp,ok",
+    [
+        ("tokens", "1 2 3\n", "1  2\n3", True),
+        ("tokens", "1 2", "1 2 3", False),
+        ("tokens", "1 2 3 4", "1 2 3", False),
+        ("lines", "a b\r\nc\r\n\r\n", "a b\nc", True),
+        ("lines", "a  b\nc", "a b\nc", False),
+        ("float", "1.0000001 2", "1 2", True),
+        ("float", "1.001", "1", False),
+        ("float", "nan", "1", False),
+        ("yesno", "Yes\nno", "YES NO", True),
+        ("yesno", "Y", "YES", False),
+    ],
+)
 def test_comparators(name, out, exp, ok):
     assert COMPARATORS[name](out, exp, 1e-6) is ok
 
 
-@pytest.mark.parametrize("got,expected,ok", [
-    ([1, 2], [1, 2], True), (True, 1, False), (1, 1.0000000001, True), ("1", 1, False),
-    ({"a": [1.0]}, {"a": [1]}, True), ([1, 2], [1, 2, 3], False), (None, 0, False),
-])
+@pytest.mark.parametrize(
+    "got,expected,ok",
+    [
+        ([1, 2], [1, 2], True),
+        (True, 1, False),
+        (1, 1.0000000001, True),
+        ("1", 1, False),
+        ({"a": [1.0]}, {"a": [1]}, True),
+        ([1, 2], [1, 2, 3], False),
+        (None, 0, False),
+    ],
+)
 def test_function_values_compare_by_type_and_tolerance(got, expected, ok):
     assert values_equal(got, expected) is ok
 
@@ -44,7 +55,7 @@ def test_seccomp_filter_is_well_formed():
     assert len(prog) % 8 == 0 and len(prog) // 8 < 4096  # the kernel's BPF_MAXINSNS
     first = struct.unpack("=HBBI", prog[:8])
     assert first == (0x20, 0, 0, 4)  # it starts by checking the architecture
-    denied_nrs = {struct.unpack("=HBBI", prog[i:i + 8])[3] for i in range(0, len(prog), 8)}
+    denied_nrs = {struct.unpack("=HBBI", prog[i : i + 8])[3] for i in range(0, len(prog), 8)}
     assert set(seccomp.DENIED_SYSCALLS.values()) <= denied_nrs
 
 
@@ -74,48 +85,87 @@ def test_request_validation():
     cfg = ServiceConfig()
     req = parse_judge({"language": "py3", "source": "print(1)", "tests": [{"input": "", "output": "1"}]}, cfg)
     assert req.language == "python" and req.kind == "stdio"
-    func = parse_judge({"language": "python", "source": "x", "tests": {
-        "type": "functional", "fn_name": "f", "tests": [{"input": "[1, 2]\n\"a\"", "output": "('a', True)"}]}}, cfg)
+    func = parse_judge(
+        {
+            "language": "python",
+            "source": "x",
+            "tests": {
+                "type": "functional",
+                "fn_name": "f",
+                "tests": [{"input": '[1, 2]\n"a"', "output": "('a', True)"}],
+            },
+        },
+        cfg,
+    )
     assert func.tests[0] == {"args": [[1, 2], "a"], "expected": ("a", True)}
     with pytest.raises(RequestError) as info:
         parse_judge({"language": "python", "source": "x", "tests": {"type": "functional", "tests": []}}, cfg)
     assert info.value.field == "tests.fn_name"
     with pytest.raises(RequestError, match="at most"):
-        parse_judge({"language": "python", "source": "x",
-                     "tests": [{"input": "", "output": ""}] * (cfg.max_tests + 1)}, cfg)
-    assert req.cache_key() != parse_judge({"language": "python", "source": "print(2)",
-                                           "tests": [{"input": "", "output": "1"}]}, cfg).cache_key()
+        parse_judge(
+            {
+                "language": "python",
+                "source": "x",
+                "tests": [{"input": "", "output": ""}] * (cfg.max_tests + 1),
+            },
+            cfg,
+        )
+    assert (
+        req.cache_key()
+        != parse_judge(
+            {"language": "python", "source": "print(2)", "tests": [{"input": "", "output": "1"}]}, cfg
+        ).cache_key()
+    )
 
 
-@pytest.mark.parametrize("completion,code,lang", [
-    ("<think>```python\nprint(0)\n```</think>\n```python\nprint(1)\n```", "print(1)\n", "python"),
-    ("```cpp\nint main(){}\n```\ntext\n```py\nprint(2)\n```", "print(2)\n", "python"),
-    ("```c++\nint main(){}\n```", "int main(){}\n", "cpp"),
-    ("<think>```python\nprint(0)\n```</think> no code", None, None),
-    ("```\nprint(3)\n```", "print(3)\n", None),
-])
+@pytest.mark.parametrize(
+    "completion,code,lang",
+    [
+        ("<think>```python\nprint(0)\n```</think>\n```python\nprint(1)\n```", "print(1)\n", "python"),
+        ("```cpp\nint main(){}\n```\ntext\n```py\nprint(2)\n```", "print(2)\n", "python"),
+        ("```c++\nint main(){}\n```", "int main(){}\n", "cpp"),
+        ("<think>```python\nprint(0)\n```</think> no code", None, None),
+        ("```\nprint(3)\n```", "print(3)\n", None),
+    ],
+)
 def test_extract_code_takes_the_last_block_outside_think(completion, code, lang):
     assert extract_code(completion) == (code, lang)
 
 
 def test_build_request_shapes():
-    he = {"problem": "def f(x):\n", "tests": None,
-          "metadata": json.dumps({"entry_point": "f", "test": "def check(c): pass", "prompt": "import math\ndef f(x):\n"})}
+    he = {
+        "problem": "def f(x):\n",
+        "tests": None,
+        "metadata": json.dumps(
+            {"entry_point": "f", "test": "def check(c): pass", "prompt": "import math\ndef f(x):\n"}
+        ),
+    }
     body = build_request("    return x\n", "python", he, stop_on_first_failure=True)
     assert body["source"] == "import math\ndef f(x):\n    return x\n" and body["tests"]["type"] == "assert"
     full = build_request("def f(x):\n    return x\n", "python", he, stop_on_first_failure=True)
     assert full["source"].startswith("import math\ndef f(x):\n\ndef f(x):")
-    lcb = {"tests": json.dumps([{"input": "1", "output": "2", "testtype": "functional"}]),
-           "metadata": json.dumps({"starter_code": "class Solution:\n    def twice(self, n: int) -> int:\n"})}
+    lcb = {
+        "tests": json.dumps([{"input": "1", "output": "2", "testtype": "functional"}]),
+        "metadata": json.dumps({"starter_code": "class Solution:\n    def twice(self, n: int) -> int:\n"}),
+    }
     body = build_request("x", "python", lcb, stop_on_first_failure=False)
     assert body["tests"]["type"] == "functional" and body["tests"]["fn_name"] == "twice"
-    cc = {"tests": json.dumps([{"input": "1", "output": "2"}]), "metadata": json.dumps({"time_limit_ms": 1500})}
+    cc = {
+        "tests": json.dumps([{"input": "1", "output": "2"}]),
+        "metadata": json.dumps({"time_limit_ms": 1500}),
+    }
     body = build_request("x", "python", cc, stop_on_first_failure=False)
     assert body["tests"] == [{"input": "1", "output": "2"}] and body["time_limit_s"] == 1.5
 
 
 def _result(verdict, passed, total):
-    return {"verdict": verdict, "passed": passed, "total": total, "pass_fraction": passed / total, "tests": []}
+    return {
+        "verdict": verdict,
+        "passed": passed,
+        "total": total,
+        "pass_fraction": passed / total,
+        "tests": [],
+    }
 
 
 def test_verdict_mapping_never_scores_infrastructure_failures():
@@ -130,7 +180,12 @@ def test_verdict_mapping_never_scores_infrastructure_failures():
 
 def test_unreachable_service_gives_error_verdicts_not_zero():
     refs = [{"tests": json.dumps([{"input": "", "output": "1"}])}]
-    out = verify_code_batch(["```python\nprint(1)\n```", "no code here"], refs * 2,
-                            url="http://127.0.0.1:9", concurrency=1, retries=1)
+    out = verify_code_batch(
+        ["```python\nprint(1)\n```", "no code here"],
+        refs * 2,
+        url="http://127.0.0.1:9",
+        concurrency=1,
+        retries=1,
+    )
     assert out[0].status == "error" and out[0].score is None and "unavailable" in out[0].reason
     assert out[1].status == "unparseable" and out[1].score == 0.0

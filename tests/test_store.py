@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pyarrow as pa
 import pytest
@@ -20,8 +19,16 @@ from r1harness.store.schema import ALL_TABLES
 
 
 def _rollouts(n: int, *, start: int = 0, model: str = "m", text: str = "x" * 50) -> list[dict]:
-    return [{"rollout_id": rollout_id("p", model, "t", {"temperature": 0.6}, 0, i), "prompt_id": "p",
-             "model": model, "completion": f"{text} {i}", "sample_index": i} for i in range(start, start + n)]
+    return [
+        {
+            "rollout_id": rollout_id("p", model, "t", {"temperature": 0.6}, 0, i),
+            "prompt_id": "p",
+            "model": model,
+            "completion": f"{text} {i}",
+            "sample_index": i,
+        }
+        for i in range(start, start + n)
+    ]
 
 
 def test_open_creates_every_table_and_records_migrations(tmp_path):
@@ -87,14 +94,20 @@ def test_catalog_insert_and_runs(store):
     row = store.sql("SELECT * FROM runs").row(0, named=True)
     assert row["status"] == "finished" and json.loads(row["config"]) == {"lr": 1e-5}
     assert "duckdb" in json.loads(row["versions"])
-    store.catalog_insert("annotations", [{"annotation_id": "a1", "target_kind": "rollout", "target_id": "r",
-                                          "label": "accept"}])
-    assert store.catalog_insert("annotations", [{"annotation_id": "a1", "target_kind": "rollout",
-                                                 "target_id": "r", "label": "reject"}], on_conflict="ignore")
+    store.catalog_insert(
+        "annotations",
+        [{"annotation_id": "a1", "target_kind": "rollout", "target_id": "r", "label": "accept"}],
+    )
+    assert store.catalog_insert(
+        "annotations",
+        [{"annotation_id": "a1", "target_kind": "rollout", "target_id": "r", "label": "reject"}],
+        on_conflict="ignore",
+    )
     assert store.sql("SELECT label FROM annotations")["label"].to_list() == ["accept"]
 
 
 # -- other processes ---------------------------------------------------------------------------------
+
 
 def _writer(path: str, worker: int, batches: int, per_batch: int, overlap: int) -> None:
     store = Store.open(path)
@@ -184,8 +197,10 @@ def test_sigkill_mid_append_leaves_store_consistent_and_rerun_idempotent(tmp_pat
 
 
 def test_import_r1harness_is_light():
-    code = ("import sys, r1harness, r1harness.cli; r1harness.cli.build_parser(); "
-            "print(sorted(m for m in ('torch', 'transformers', 'vllm', 'trl') if m in sys.modules))")
+    code = (
+        "import sys, r1harness, r1harness.cli; r1harness.cli.build_parser(); "
+        "print(sorted(m for m in ('torch', 'transformers', 'vllm', 'trl') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -215,7 +230,7 @@ def test_fresh_store_object_sees_other_writers_ids(tmp_path):
     rows = _rollouts(20)
     assert writer.append("rollouts", rows[:10]).written == 10
     assert other.append("rollouts", rows).written == 10  # other's index picks up writer's batch
-    assert writer.append("rollouts", rows).written == 0   # and writer's index picks up other's
+    assert writer.append("rollouts", rows).written == 0  # and writer's index picks up other's
     assert writer.existing_ids("rollouts", [rows[0]["rollout_id"], "nope"]) == {rows[0]["rollout_id"]}
 
 
@@ -236,9 +251,13 @@ def test_a_new_migration_is_applied_once_and_old_shards_gain_its_column(tmp_path
     store = Store.open(tmp_path / "s")
     store.append("rollouts", [{**_rollouts(1, start=99)[0], "judge_note": "ok"}])
     Store.open(tmp_path / "s")  # applied once only
-    assert store.sql("SELECT name FROM migrations ORDER BY name")["name"].to_list() == \
-        ["0001_initial", "0002_judge_note"]
-    notes = store.sql("SELECT judge_note FROM rollouts ORDER BY judge_note NULLS FIRST")["judge_note"].to_list()
+    assert store.sql("SELECT name FROM migrations ORDER BY name")["name"].to_list() == [
+        "0001_initial",
+        "0002_judge_note",
+    ]
+    notes = store.sql("SELECT judge_note FROM rollouts ORDER BY judge_note NULLS FIRST")[
+        "judge_note"
+    ].to_list()
     assert notes == [None, None, None, "ok"]
 
 

@@ -8,8 +8,8 @@ import pytest
 from r1harness.errors import ConfigError
 from r1harness.tasks import arithmetic, countdown, get_task
 from r1harness.tasks.corpus import document, pretraining_corpus
-from r1harness.verify.format import check_format
 from r1harness.verify.countdown import verify_countdown
+from r1harness.verify.format import check_format
 
 
 def test_arithmetic_is_deterministic_and_correct():
@@ -27,13 +27,20 @@ def test_arithmetic_is_deterministic_and_correct():
 
 def test_arithmetic_column_addition_scratchpad():
     row = {"numbers": [58, 76], "ops": ["+"]}
-    assert arithmetic.worked_solution(row["numbers"], row["ops"]) == "8 + 6 + 0 = 14. 5 + 7 + 1 = 13. carry 1."
+    assert (
+        arithmetic.worked_solution(row["numbers"], row["ops"]) == "8 + 6 + 0 = 14. 5 + 7 + 1 = 13. carry 1."
+    )
 
 
 def test_arithmetic_difficulty_and_validation():
-    assert {len(str(n)) for r in arithmetic.generate(50, 0, digits=4) for n in r["metadata"]["numbers"]} == {4}
-    mixed = {len(str(n)) for r in arithmetic.generate(300, 0, digits=3, min_digits=1)
-             for n in r["metadata"]["numbers"]}
+    assert {len(str(n)) for r in arithmetic.generate(50, 0, digits=4) for n in r["metadata"]["numbers"]} == {
+        4
+    }
+    mixed = {
+        len(str(n))
+        for r in arithmetic.generate(300, 0, digits=3, min_digits=1)
+        for n in r["metadata"]["numbers"]
+    }
     assert mixed == {1, 2, 3}
     with pytest.raises(ConfigError, match="ops"):
         arithmetic.generate(1, 0, ops=["/"])
@@ -48,8 +55,9 @@ def test_countdown_targets_are_reachable_with_the_hidden_solution():
         meta = r["metadata"]
         assert len(meta["numbers"]) == 4 and all(1 <= n <= 25 for n in meta["numbers"])
         assert int(r["answer"]) == meta["target"] and 0 < meta["target"] <= countdown.MAX_TARGET
-        verdict = verify_countdown(f"<answer>{meta['solution']}</answer>", meta["numbers"], meta["target"],
-                                   use_all=True)
+        verdict = verify_countdown(
+            f"<answer>{meta['solution']}</answer>", meta["numbers"], meta["target"], use_all=True
+        )
         assert verdict.status == "correct", (r, verdict)
 
 
@@ -105,6 +113,7 @@ def _safe_eval(expr: str) -> int:
             return Fraction(node.value)
         ops = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b}
         return ops[type(node.op)](ev(node.left), ev(node.right))
+
     return int(ev(ast.parse(expr, mode="eval").body))
 
 

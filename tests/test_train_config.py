@@ -1,11 +1,12 @@
-"""Configs: defaults < YAML < overrides; unknown keys raise a ConfigError naming the key and the valid ones."""
+"""Configs: defaults < YAML < overrides; unknown keys raise a ConfigError naming the key and the
+valid ones."""
 
 from pathlib import Path
 
 import pytest
 
 from r1harness.errors import ConfigError
-from r1harness.train.config import (GRPORunConfig, SFTRunConfig, load_config, parse_overrides, trl_args)
+from r1harness.train.config import GRPORunConfig, SFTRunConfig, load_config, parse_overrides, trl_args
 from r1harness.train.miniature import load_recipe
 
 REPO = Path(__file__).resolve().parents[1]
@@ -13,21 +14,29 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_yaml_then_overrides(tmp_path):
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("model: m\ndataset: d\ntrl: {learning_rate: 1.0e-4, beta: 0.0}\n"
-                   "rewards: [{name: acc, verifier: math}]\n")
+    cfg.write_text(
+        "model: m\ndataset: d\ntrl: {learning_rate: 1.0e-4, beta: 0.0}\n"
+        "rewards: [{name: acc, verifier: math}]\n"
+    )
     config = load_config(GRPORunConfig, cfg, parse_overrides(["trl.learning_rate=3e-5", "seed=7"]))
     assert config.trl == {"learning_rate": 3e-5, "beta": 0.0}
     assert config.seed == 7 and config.rewards[0].weight == 1.0 and config.template == "r1zero"
 
 
-@pytest.mark.parametrize("yaml_text,needle", [
-    ("model: m\ndataset: d\nlearning_rate: 1\n", "unknown key(s) ['learning_rate']"),
-    ("model: m\ndataset: d\nrewards: [{name: a, verifier: math, wieght: 2}]\n", "wieght"),
-    ("model: m\ndataset: d\neval: {dataset: x, evry: 3}\n", "evry"),
-    ("dataset: d\n", "model is required"),
-    ("model: m\n", "which prompts"),
-    ("model: m\ndataset: d\nrewards: [{name: a, verifier: math}, {name: a, verifier: format}]\n", "unique"),
-])
+@pytest.mark.parametrize(
+    "yaml_text,needle",
+    [
+        ("model: m\ndataset: d\nlearning_rate: 1\n", "unknown key(s) ['learning_rate']"),
+        ("model: m\ndataset: d\nrewards: [{name: a, verifier: math, wieght: 2}]\n", "wieght"),
+        ("model: m\ndataset: d\neval: {dataset: x, evry: 3}\n", "evry"),
+        ("dataset: d\n", "model is required"),
+        ("model: m\n", "which prompts"),
+        (
+            "model: m\ndataset: d\nrewards: [{name: a, verifier: math}, {name: a, verifier: format}]\n",
+            "unique",
+        ),
+    ],
+)
 def test_bad_configs_are_rejected_with_a_clear_message(tmp_path, yaml_text, needle):
     cfg = tmp_path / "c.yaml"
     cfg.write_text(yaml_text)
@@ -43,8 +52,9 @@ def test_unknown_trl_option_names_the_trl_class():
 
     with pytest.raises(ConfigError, match=r"unknown GRPOConfig option\(s\) \['num_generation'\]"):
         trl_args(GRPOConfig, {"num_generation": 4}, output_dir="/tmp/x", seed=0)
-    args = trl_args(GRPOConfig, {"num_generations": 4, "per_device_train_batch_size": 8}, output_dir="/tmp/x",
-                    seed=3)
+    args = trl_args(
+        GRPOConfig, {"num_generations": 4, "per_device_train_batch_size": 8}, output_dir="/tmp/x", seed=3
+    )
     assert args.num_generations == 4 and args.seed == 3 and args.report_to in ([], "none", ["none"])
     assert args.bf16 is False  # CPU defaults from STACK.md
 
@@ -80,6 +90,8 @@ def test_validate_tells_recipe_kinds_apart_and_names_bad_keys(tmp_path):
     bad_trl.write_text("task: {name: arithmetic}\ncorpus: {documents: 10}\ngrpo: {trl: {betaa: 0.1}}\n")
     bad_corpus = tmp_path / "mini2.yaml"
     bad_corpus.write_text("task: {name: arithmetic}\ncorpus: {docs: 10}\n")
-    found = {Path(f.path).name: f.problems for f in validate_paths([str(bad_trl), str(bad_corpus)], ["recipe"])}
+    found = {
+        Path(f.path).name: f.problems for f in validate_paths([str(bad_trl), str(bad_corpus)], ["recipe"])
+    }
     assert "unknown GRPOConfig option(s) ['betaa']" in found["mini.yaml"][0]
     assert "corpus: unknown key(s) ['docs']" in found["mini2.yaml"][0]

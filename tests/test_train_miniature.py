@@ -5,7 +5,8 @@ from r1harness.store import Store
 from r1harness.train.miniature import base_corpus, curve_sql, load_recipe, run_miniature, task_prompts
 
 SHORT = {
-    "train_prompts": 16, "heldout_prompts": 4,
+    "train_prompts": 16,
+    "heldout_prompts": 4,
     "corpus": {"documents": 200, "passes": 2, "format_share": 0.5, "layout": "aligned"},
     "model": {"arch": "qwen2", "layers": 1, "hidden": 32, "heads": 2, "vocab_size": 400},
     "pretrain": {"max_steps": 3, "per_device_train_batch_size": 8, "logging_steps": 1},
@@ -14,10 +15,17 @@ SHORT = {
     "grpo.threads": 1,
     "grpo.checkpoint_every": 10,
     "grpo.eval": {"max_prompts": 4, "every": 2, "samples": 1, "greedy": True},
-    "grpo.rewards": [{"name": "accuracy", "verifier": "math", "weight": 1.0, "options": {"workers": 0}},
-                     {"name": "format", "verifier": "format", "weight": 0.1}],
-    "grpo.trl": {"max_steps": 2, "per_device_train_batch_size": 4, "num_generations": 2,
-                 "max_completion_length": 12, "learning_rate": 1e-3},
+    "grpo.rewards": [
+        {"name": "accuracy", "verifier": "math", "weight": 1.0, "options": {"workers": 0}},
+        {"name": "format", "verifier": "format", "weight": 0.1},
+    ],
+    "grpo.trl": {
+        "max_steps": 2,
+        "per_device_train_batch_size": 4,
+        "num_generations": 2,
+        "max_completion_length": 12,
+        "learning_rate": 1e-3,
+    },
 }
 
 
@@ -39,8 +47,11 @@ def test_short_miniature_run_writes_base_and_final_curves(tmp_path):
     assert result[0]["steps"] == 2
     probe = result[0]["base_probe"]
     assert probe["prompts"] == 4 and probe["forced_format"]["example"].startswith("<think>")
-    assert all(0.0 <= probe[m][k] <= 1.0 for m in ("unprompted", "forced_format")
-               for k in ("format", "accuracy", "format_blind_accuracy"))
+    assert all(
+        0.0 <= probe[m][k] <= 1.0
+        for m in ("unprompted", "forced_format")
+        for k in ("format", "accuracy", "format_blind_accuracy")
+    )
     assert (tmp_path / "runs/seed0/base_probe.json").exists()
     curves = store.sql(curve_sql())
     assert sorted(set(curves["step"].to_list())) == [0, 2]

@@ -1,4 +1,5 @@
-"""Reward adapters: every verdict status maps to the right GRPO reward; infra failures are None and counted."""
+"""Reward adapters: every verdict status maps to the right GRPO reward; infra failures are None
+and counted."""
 
 import pytest
 
@@ -8,11 +9,17 @@ from r1harness.train.store_log import total_reward
 from r1harness.verify.verdict import Verdict
 
 
-@pytest.mark.parametrize("status,score,expected", [
-    ("correct", 1.0, 1.0), ("wrong", 0.0, 0.0), ("unparseable", 0.0, 0.0),
-    ("correct", 0.75, 0.75),                      # graded verifiers (language share) keep their score
-    ("timeout", None, None), ("error", None, None),
-])
+@pytest.mark.parametrize(
+    "status,score,expected",
+    [
+        ("correct", 1.0, 1.0),
+        ("wrong", 0.0, 0.0),
+        ("unparseable", 0.0, 0.0),
+        ("correct", 0.75, 0.75),  # graded verifiers (language share) keep their score
+        ("timeout", None, None),
+        ("error", None, None),
+    ],
+)
 def test_verdict_reward_maps_every_status(status, score, expected):
     assert verdict_reward(Verdict(status, score, "math", "1")) == expected
 
@@ -30,20 +37,31 @@ def test_component_calls_the_verifier_with_prompt_rows_and_counts_failures():
 
     def fake_verifier(completions, refs, **options):
         seen.update(refs=refs, options=options)
-        return [Verdict("correct", 1.0, "math", "1"), Verdict("timeout", None, "math", "1"),
-                Verdict("unparseable", 0.0, "math", "1")]
+        return [
+            Verdict("correct", 1.0, "math", "1"),
+            Verdict("timeout", None, "math", "1"),
+            Verdict("unparseable", 0.0, "math", "1"),
+        ]
 
     rec, metrics = Recorder(), []
     comp = RewardComponent(RewardSpec("accuracy", "math", options={"timeout_s": 2}), rec, fake_verifier)
-    out = comp(prompts=["p"] * 3, completions=["a", "b", "c"], completion_ids=[[1], [2], [3]],
-               answer=["1", "2", "3"], metadata=['{"k": 1}', None, "{}"], prompt_id=["x", "y", "z"],
-               log_metric=lambda name, value: metrics.append((name, value)))
+    out = comp(
+        prompts=["p"] * 3,
+        completions=["a", "b", "c"],
+        completion_ids=[[1], [2], [3]],
+        answer=["1", "2", "3"],
+        metadata=['{"k": 1}', None, "{}"],
+        prompt_id=["x", "y", "z"],
+        log_metric=lambda name, value: metrics.append((name, value)),
+    )
     assert out == [1.0, None, 0.0]
     assert comp.__name__ == "accuracy" and comp.infra_failures == 1
     assert metrics == [("rewards/accuracy/infra_failures", 1.0)]
     assert seen["options"] == {"timeout_s": 2}
     assert seen["refs"][0] == {"prompt_id": "x", "answer": "1", "metadata": {"k": 1}}
-    assert rec.calls == [("accuracy", ["correct", "timeout", "unparseable"], ["a", "b", "c"], [[1], [2], [3]])]
+    assert rec.calls == [
+        ("accuracy", ["correct", "timeout", "unparseable"], ["a", "b", "c"], [[1], [2], [3]])
+    ]
 
 
 def test_a_verifier_that_raises_gives_none_rewards_not_zero():
@@ -60,8 +78,11 @@ def test_a_verifier_that_raises_gives_none_rewards_not_zero():
 def test_real_registry_verifiers_through_the_adapter():
     acc = RewardComponent(RewardSpec("accuracy", "math", options={"workers": 0}))
     fmt = RewardComponent(RewardSpec("format", "format"))
-    texts = ["<think> 2 + 2 = 4 </think> <answer> 4 </answer>", "<think> hmm </think> <answer> 5 </answer>",
-             "The answer is 4."]
+    texts = [
+        "<think> 2 + 2 = 4 </think> <answer> 4 </answer>",
+        "<think> hmm </think> <answer> 5 </answer>",
+        "The answer is 4.",
+    ]
     kwargs = {"answer": ["4"] * 3}
     assert acc(prompts=[""] * 3, completions=texts, **kwargs) == [1.0, 0.0, 0.0]
     assert fmt(prompts=[""] * 3, completions=texts, **kwargs) == [1.0, 1.0, 0.0]
@@ -70,7 +91,10 @@ def test_real_registry_verifiers_through_the_adapter():
 
 
 def test_total_reward_is_weighted_and_none_only_when_all_failed():
-    v = {"accuracy": Verdict("correct", 1.0, "math", "1"), "format": Verdict("wrong", 0.0, "format.r1zero", "1")}
+    v = {
+        "accuracy": Verdict("correct", 1.0, "math", "1"),
+        "format": Verdict("wrong", 0.0, "format.r1zero", "1"),
+    }
     assert total_reward(v, {"accuracy": 1.0, "format": 0.5}) == 1.0
     v["accuracy"] = Verdict("error", None, "math", "1")
     assert total_reward(v, {"accuracy": 1.0, "format": 0.5}) == 0.0
@@ -79,5 +103,7 @@ def test_total_reward_is_weighted_and_none_only_when_all_failed():
 
 
 def test_references_keep_only_verifier_columns():
-    refs = references({"answer": ["1"], "tests": ['[{"input": ""}]'], "prompt": ["p"], "trainer_state": None}, 1)
+    refs = references(
+        {"answer": ["1"], "tests": ['[{"input": ""}]'], "prompt": ["p"], "trainer_state": None}, 1
+    )
     assert refs == [{"answer": "1", "tests": '[{"input": ""}]'}]

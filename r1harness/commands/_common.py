@@ -13,14 +13,21 @@ FORMATS = ("table", "csv", "json", "parquet")
 def add_command(sub, name: str, *, help: str, example: str, description: str | None = None):
     """Add a subcommand whose --help ends with an example."""
     return sub.add_parser(
-        name, help=help, description=description or help, epilog=f"example:\n  {example}",
+        name,
+        help=help,
+        description=description or help,
+        epilog=f"example:\n  {example}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
 
 
 def add_store_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", default=None, metavar="PATH",
-                        help="store directory (default: $R1H_STORE, else ./r1h-store)")
+    parser.add_argument(
+        "--store",
+        default=None,
+        metavar="PATH",
+        help="store directory (default: $R1H_STORE, else ./r1h-store)",
+    )
 
 
 def open_store(args, *, create: bool = True):
@@ -29,9 +36,12 @@ def open_store(args, *, create: bool = True):
     return Store.open(args.store, create=create)
 
 
-def add_format_args(parser: argparse.ArgumentParser, *, default: str = "table",
-                    formats: tuple[str, ...] = FORMATS) -> None:
-    parser.add_argument("--format", choices=formats, default=default, help=f"output format (default {default})")
+def add_format_args(
+    parser: argparse.ArgumentParser, *, default: str = "table", formats: tuple[str, ...] = FORMATS
+) -> None:
+    parser.add_argument(
+        "--format", choices=formats, default=default, help=f"output format (default {default})"
+    )
     parser.add_argument("--out", default=None, metavar="FILE", help="write to FILE instead of stdout")
 
 
@@ -50,12 +60,24 @@ def emit(df, fmt: str, out: str | None = None) -> None:
     elif fmt == "json":
         text = json.dumps(df.to_dicts(), default=str, ensure_ascii=False, indent=1) + "\n"
     elif fmt == "md":
-        with pl.Config(tbl_formatting="MARKDOWN", tbl_hide_dataframe_shape=True, tbl_rows=-1, tbl_cols=-1,
-                       fmt_str_lengths=80, tbl_hide_column_data_types=True):
+        with pl.Config(
+            tbl_formatting="MARKDOWN",
+            tbl_hide_dataframe_shape=True,
+            tbl_rows=-1,
+            tbl_cols=-1,
+            fmt_str_lengths=80,
+            tbl_hide_column_data_types=True,
+        ):
             text = str(df) + "\n"
     else:
-        with pl.Config(tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=60, tbl_hide_dataframe_shape=True,
-                       tbl_hide_column_data_types=True, tbl_width_chars=160):
+        with pl.Config(
+            tbl_rows=-1,
+            tbl_cols=-1,
+            fmt_str_lengths=60,
+            tbl_hide_dataframe_shape=True,
+            tbl_hide_column_data_types=True,
+            tbl_width_chars=160,
+        ):
             text = str(df) + "\n"
     if out:
         Path(out).write_text(text, encoding="utf-8")
@@ -70,7 +92,13 @@ def _json_encode_nested(df):
 
     nested = [name for name, dtype in df.schema.items() if dtype.is_nested()]
     return df.with_columns(
-        pl.Series(name, [None if v is None else json.dumps(v, default=str, ensure_ascii=False)
-                         for v in df[name].to_list()], dtype=pl.String)
+        pl.Series(
+            name,
+            [
+                None if v is None else json.dumps(v, default=str, ensure_ascii=False)
+                for v in df[name].to_list()
+            ],
+            dtype=pl.String,
+        )
         for name in nested
     )

@@ -10,19 +10,37 @@ BACKEND_CHOICES = ("transformers", "vllm", "openai", "fake")
 
 
 def add_backend_args(p) -> None:
-    p.add_argument("--model", required=True,
-                   help="model path or hub id (transformers/vllm), server model name (openai), or a fake "
-                        "script JSON / 'echo' (fake)")
-    p.add_argument("--backend", choices=BACKEND_CHOICES, default="transformers",
-                   help="generation backend (default transformers)")
-    p.add_argument("--base-url", default=None, help="openai backend: server URL (default $OPENAI_BASE_URL "
-                                                    "or http://localhost:8000/v1)")
+    p.add_argument(
+        "--model",
+        required=True,
+        help="model path or hub id (transformers/vllm), server model name (openai), or a fake "
+        "script JSON / 'echo' (fake)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=BACKEND_CHOICES,
+        default="transformers",
+        help="generation backend (default transformers)",
+    )
+    p.add_argument(
+        "--base-url",
+        default=None,
+        help="openai backend: server URL (default $OPENAI_BASE_URL or http://localhost:8000/v1)",
+    )
     p.add_argument("--concurrency", type=int, default=16, help="openai backend: requests in flight")
     p.add_argument("--device", default=None, help="transformers backend: cpu, cuda, cuda:1 ...")
-    p.add_argument("--gen-batch-size", type=int, default=16,
-                   help="transformers backend: sequences per generate() call (default 16)")
-    p.add_argument("--backend-options", default=None, metavar="JSON",
-                   help='extra backend options as JSON, e.g. \'{"tensor_parallel_size": 2}\' for vllm')
+    p.add_argument(
+        "--gen-batch-size",
+        type=int,
+        default=16,
+        help="transformers backend: sequences per generate() call (default 16)",
+    )
+    p.add_argument(
+        "--backend-options",
+        default=None,
+        metavar="JSON",
+        help="extra backend options as JSON, e.g. '{\"tensor_parallel_size\": 2}' for vllm",
+    )
 
 
 def make_backend(args):

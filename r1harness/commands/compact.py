@@ -6,11 +6,20 @@ from r1harness.commands._common import add_command, add_format_args, add_store_a
 
 
 def register(sub) -> None:
-    p = add_command(sub, "compact", help="merge small shard batches (safe while others read and write)",
-                    example="r1h compact --table rollouts --table rewards")
+    p = add_command(
+        sub,
+        "compact",
+        help="merge small shard batches (safe while others read and write)",
+        example="r1h compact --table rollouts --table rewards",
+    )
     p.add_argument("--table", action="append", default=[], help="shard table(s) to compact (default: all)")
-    p.add_argument("--grace", type=float, default=600.0, metavar="S",
-                   help="delete batches superseded more than S seconds ago (default 600)")
+    p.add_argument(
+        "--grace",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="delete batches superseded more than S seconds ago (default 600)",
+    )
     add_store_arg(p)
     add_format_args(p)
     p.set_defaults(func=run)
@@ -23,6 +32,11 @@ def run(args) -> int:
 
     store = open_store(args, create=False)
     results = [store.compact(t, grace_s=args.grace) for t in (args.table or list(SHARD_TABLES))]
-    emit(pl.DataFrame([{k: r.get(k) for k in ("table", "merged_batches", "rows", "deleted_batches")}
-                       for r in results]), args.format, args.out)
+    emit(
+        pl.DataFrame(
+            [{k: r.get(k) for k in ("table", "merged_batches", "rows", "deleted_batches")} for r in results]
+        ),
+        args.format,
+        args.out,
+    )
     return 0

@@ -9,9 +9,12 @@ from r1harness.commands._gen_args import add_backend_args, make_backend
 
 
 def register(sub) -> None:
-    p = add_command(sub, "eval", help="evaluate a model on benchmark specs (resumable)",
-                    example="r1h eval --model runs/tiny --backend transformers --bench aime24,math500 --n 4 "
-                            "--limit 20")
+    p = add_command(
+        sub,
+        "eval",
+        help="evaluate a model on benchmark specs (resumable)",
+        example="r1h eval --model runs/tiny --backend transformers --bench aime24,math500 --n 4 --limit 20",
+    )
     add_store_arg(p)
     add_backend_args(p)
     p.add_argument("--bench", required=True, help="comma-separated spec names (r1h evals list) or YAML paths")
@@ -19,8 +22,12 @@ def register(sub) -> None:
     p.add_argument("--limit", type=int, default=None, help="first N problems only (stamped in the protocol)")
     p.add_argument("--max-tokens", type=int, default=None, help="override the spec's max tokens")
     p.add_argument("--batch-size", type=int, default=32, help="prompts per backend call / atomic append")
-    p.add_argument("--standings", default=None, metavar="DIR",
-                   help="codeforces: contest standings JSON folder, to add a CodeElo rating")
+    p.add_argument(
+        "--standings",
+        default=None,
+        metavar="DIR",
+        help="codeforces: contest standings JSON folder, to add a CodeElo rating",
+    )
     p.add_argument("--no-progress", action="store_true")
     add_format_args(p, formats=("table", "csv", "json", "md"))
     p.set_defaults(func=run_eval_cmd)
@@ -37,12 +44,34 @@ def run_eval_cmd(args) -> int:
     backend = make_backend(args)
     rows = []
     for spec in specs:
-        outcome = run_eval(store, backend, spec, limit=args.limit, n=args.n, max_tokens=args.max_tokens,
-                           batch_size=args.batch_size, standings=args.standings, progress=not args.no_progress)
-        print(f"{spec.name}: run {outcome.run_id}: generated {outcome.generated}, verified {outcome.verified}",
-              file=sys.stderr)
-        rows += [{"benchmark": spec.name, "version": spec.benchmark_version, "metric": r.metric,
-                  "breakdown": r.breakdown, "value": r.value, "ci_low": r.ci_low, "ci_high": r.ci_high,
-                  "n_problems": r.n_problems, "n_samples": r.n_samples} for r in outcome.results]
+        outcome = run_eval(
+            store,
+            backend,
+            spec,
+            limit=args.limit,
+            n=args.n,
+            max_tokens=args.max_tokens,
+            batch_size=args.batch_size,
+            standings=args.standings,
+            progress=not args.no_progress,
+        )
+        print(
+            f"{spec.name}: run {outcome.run_id}: generated {outcome.generated}, verified {outcome.verified}",
+            file=sys.stderr,
+        )
+        rows += [
+            {
+                "benchmark": spec.name,
+                "version": spec.benchmark_version,
+                "metric": r.metric,
+                "breakdown": r.breakdown,
+                "value": r.value,
+                "ci_low": r.ci_low,
+                "ci_high": r.ci_high,
+                "n_problems": r.n_problems,
+                "n_samples": r.n_samples,
+            }
+            for r in outcome.results
+        ]
     emit(pl.DataFrame(rows, infer_schema_length=None), args.format, args.out)
     return 0

@@ -19,11 +19,24 @@ def run_list(args) -> int:
 
     from r1harness.evals.spec import list_specs
 
-    rows = [{"name": s.name, "version": s.version, "dataset": s.dataset, "template": s.template,
-             "verifier": s.verifier, "n": s.n, "k": ",".join(map(str, s.k)),
-             "cons": ",".join(map(str, s.cons)), "temperature": s.sampling.temperature,
-             "top_p": s.sampling.top_p, "max_tokens": s.sampling.max_tokens,
-             "breakdowns": ",".join(s.breakdowns), "description": s.description} for s in list_specs()]
+    rows = [
+        {
+            "name": s.name,
+            "version": s.version,
+            "dataset": s.dataset,
+            "template": s.template,
+            "verifier": s.verifier,
+            "n": s.n,
+            "k": ",".join(map(str, s.k)),
+            "cons": ",".join(map(str, s.cons)),
+            "temperature": s.sampling.temperature,
+            "top_p": s.sampling.top_p,
+            "max_tokens": s.sampling.max_tokens,
+            "breakdowns": ",".join(s.breakdowns),
+            "description": s.description,
+        }
+        for s in list_specs()
+    ]
     df = pl.DataFrame(rows)
     emit(df.drop("description") if args.format in ("table", "md") else df, args.format, args.out)
     return 0

@@ -9,9 +9,13 @@ from r1harness.commands._gen_args import add_backend_args, make_backend
 
 
 def register(sub) -> None:
-    p = add_command(sub, "generate", help="generate rollouts for a dataset into the store (resumable)",
-                    example="r1h generate --model runs/tiny --backend transformers --dataset gsm8k --n 4 "
-                            "--where \"json_extract_string(metadata, '$.level') = '5'\" --limit 50")
+    p = add_command(
+        sub,
+        "generate",
+        help="generate rollouts for a dataset into the store (resumable)",
+        example="r1h generate --model runs/tiny --backend transformers --dataset gsm8k --n 4 "
+        "--where \"json_extract_string(metadata, '$.level') = '5'\" --limit 50",
+    )
     add_store_arg(p)
     add_backend_args(p)
     p.add_argument("--dataset", required=True, help="prompts.dataset to generate for")
@@ -44,22 +48,46 @@ def run_generate(args) -> int:
     if args.limit:
         prompts = prompts.head(args.limit)
     if prompts.is_empty():
-        raise ConfigError(f"no prompts for dataset {args.dataset!r}{' matching --where' if args.where else ''}; "
-                          f"ingest it first: r1h ingest --manifest datasets/{args.dataset}.yaml")
-    sampling = SamplingParams(temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens,
-                              stop=tuple(args.stop))
+        raise ConfigError(
+            f"no prompts for dataset {args.dataset!r}{' matching --where' if args.where else ''}; "
+            f"ingest it first: r1h ingest --manifest datasets/{args.dataset}.yaml"
+        )
+    sampling = SamplingParams(
+        temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens, stop=tuple(args.stop)
+    )
     backend = make_backend(args)
-    config = {"dataset": args.dataset, "where": args.where, "limit": args.limit, "n": args.n,
-              "template": args.template, "sampling": sampling.to_dict(), "seed": args.seed,
-              "model": backend.model, "backend": backend.name}
+    config = {
+        "dataset": args.dataset,
+        "where": args.where,
+        "limit": args.limit,
+        "n": args.n,
+        "template": args.template,
+        "sampling": sampling.to_dict(),
+        "seed": args.seed,
+        "model": backend.model,
+        "backend": backend.name,
+    }
     run_id = start_run(store, "generate", name=f"{args.dataset}:{backend.model}", config=config)
     try:
-        summary = generate_rollouts(store, backend, prompts, template=args.template, sampling=sampling, n=args.n,
-                                    seed=args.seed, run_id=run_id, batch_size=args.batch_size,
-                                    progress=not args.no_progress)
+        summary = generate_rollouts(
+            store,
+            backend,
+            prompts,
+            template=args.template,
+            sampling=sampling,
+            n=args.n,
+            seed=args.seed,
+            run_id=run_id,
+            batch_size=args.batch_size,
+            progress=not args.no_progress,
+        )
     except BaseException as exc:
-        finish_run(store, run_id, status="interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
-                   error=f"{type(exc).__name__}: {exc}")
+        finish_run(
+            store,
+            run_id,
+            status="interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
+            error=f"{type(exc).__name__}: {exc}",
+        )
         raise
     finish_run(store, run_id, summary=summary.to_dict())
     print(json.dumps({"run_id": run_id, **summary.to_dict()}))

@@ -11,21 +11,34 @@ from r1harness.errors import ConfigError
 
 def register(sub) -> None:
     p = add_command(
-        sub, "ingest", help="ingest problems into the store's prompts table",
+        sub,
+        "ingest",
+        help="ingest problems into the store's prompts table",
         example="r1h ingest --manifest datasets/aime24.yaml\n"
-                "  r1h ingest --all-manifests\n"
-                "  r1h ingest my.jsonl --dataset mine --domain math --map problem=question,answer=final")
+        "  r1h ingest --all-manifests\n"
+        "  r1h ingest my.jsonl --dataset mine --domain math --map problem=question,answer=final",
+    )
     p.add_argument("source", nargs="?", help="JSONL/JSON/Parquet/CSV file, a datasets folder, or a hub id")
     p.add_argument("--dataset", help="dataset name (required with SOURCE)")
     p.add_argument("--split", help="split name (also picks the split of a DatasetDict / hub dataset)")
     p.add_argument("--domain", default="math", choices=["math", "code", "science", "general"])
-    p.add_argument("--map", dest="mapping", default="", metavar="FIELD=COL,...",
-                   help="map prompts fields to source columns, e.g. problem=question,answer=final")
+    p.add_argument(
+        "--map",
+        dest="mapping",
+        default="",
+        metavar="FIELD=COL,...",
+        help="map prompts fields to source columns, e.g. problem=question,answer=final",
+    )
     p.add_argument("--verifier", help="default verifier for these prompts (default by domain)")
     p.add_argument("--config", dest="hub_config", help="hub dataset config name")
     p.add_argument("--revision", help="hub dataset revision")
-    p.add_argument("--manifest", action="append", default=[], metavar="NAME_OR_YAML",
-                   help="a manifest name (datasets/NAME.yaml) or path; repeatable")
+    p.add_argument(
+        "--manifest",
+        action="append",
+        default=[],
+        metavar="NAME_OR_YAML",
+        help="a manifest name (datasets/NAME.yaml) or path; repeatable",
+    )
     p.add_argument("--all-manifests", action="store_true", help="ingest every manifest in datasets/")
     p.add_argument("--from", dest="from_path", metavar="FILE", help="with one --manifest: read this file")
     p.add_argument("--json", action="store_true", help="print summaries as JSON")
@@ -60,16 +73,28 @@ def run(args) -> int:
     if args.source:
         if not args.dataset:
             raise ConfigError("--dataset NAME is required when ingesting a SOURCE")
-        summaries.append(ingest_file(store, args.source, dataset=args.dataset, split=args.split,
-                                     domain=args.domain, mapping=parse_mapping(args.mapping),
-                                     verifier=args.verifier, config=args.hub_config, revision=args.revision))
+        summaries.append(
+            ingest_file(
+                store,
+                args.source,
+                dataset=args.dataset,
+                split=args.split,
+                domain=args.domain,
+                mapping=parse_mapping(args.mapping),
+                verifier=args.verifier,
+                config=args.hub_config,
+                revision=args.revision,
+            )
+        )
     for m in manifests:
         summaries.append(ingest_manifest(store, m, from_path=args.from_path))
     for s in summaries:
         if args.json:
             print(json.dumps(s.to_dict()))
         else:
-            print(f"{s.dataset}: read {s.rows_read}, new {s.written}, already present {s.skipped_existing}, "
-                  f"duplicates merged {s.merged_duplicates} ({s.seconds:.2f}s) from {s.source}",
-                  file=sys.stdout)
+            print(
+                f"{s.dataset}: read {s.rows_read}, new {s.written}, already present {s.skipped_existing}, "
+                f"duplicates merged {s.merged_duplicates} ({s.seconds:.2f}s) from {s.source}",
+                file=sys.stdout,
+            )
     return 0

@@ -8,8 +8,12 @@ from r1harness.commands._common import add_command, add_format_args, add_store_a
 
 
 def register(sub) -> None:
-    p = add_command(sub, "leaderboard", help="model x benchmark table of eval results",
-                    example="r1h leaderboard --bench aime24,math500 --metric pass@1,cons@64 --format md")
+    p = add_command(
+        sub,
+        "leaderboard",
+        help="model x benchmark table of eval results",
+        example="r1h leaderboard --bench aime24,math500 --metric pass@1,cons@64 --format md",
+    )
     add_store_arg(p)
     p.add_argument("--bench", default="", help="comma-separated benchmarks (default all)")
     p.add_argument("--metric", default="pass@1", help="comma-separated metrics (default pass@1)")
@@ -22,8 +26,9 @@ def run_leaderboard(args) -> int:
     from r1harness.evals.leaderboard import build
 
     split = lambda s: [x.strip() for x in s.split(",") if x.strip()]  # noqa: E731
-    board = build(open_store(args), benchmarks=split(args.bench), metrics=split(args.metric),
-                  models=split(args.model))
+    board = build(
+        open_store(args), benchmarks=split(args.bench), metrics=split(args.metric), models=split(args.model)
+    )
     for warning in board.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if board.long.is_empty():

@@ -8,15 +8,24 @@ from r1harness.commands._common import add_command, add_store_arg, open_store
 
 
 def register(sub) -> None:
-    p = add_command(sub, "import", help="import results from other harnesses",
-                    example="r1h import lm-eval out/ --dataset gsm8k --model runs/tiny")
+    p = add_command(
+        sub,
+        "import",
+        help="import results from other harnesses",
+        example="r1h import lm-eval out/ --dataset gsm8k --model runs/tiny",
+    )
     kinds = p.add_subparsers(dest="import_kind", metavar="SOURCE")
-    lm = kinds.add_parser("lm-eval", help="lm-evaluation-harness --output_path folder (run with --log_samples)")
+    lm = kinds.add_parser(
+        "lm-eval", help="lm-evaluation-harness --output_path folder (run with --log_samples)"
+    )
     lm.add_argument("directory", help="lm_eval --output_path folder (or one results_*.json)")
     add_store_arg(lm)
-    lm.add_argument("--dataset", default=None,
-                    help="prompts.dataset to file the docs under (default lm-eval:<task>); use the ingested "
-                         "name, e.g. gsm8k, to link to prompts already in the store")
+    lm.add_argument(
+        "--dataset",
+        default=None,
+        help="prompts.dataset to file the docs under (default lm-eval:<task>); use the ingested "
+        "name, e.g. gsm8k, to link to prompts already in the store",
+    )
     lm.add_argument("--model", default=None, help="model name to record (default lm-eval's model_name)")
     lm.add_argument("--problem-field", default=None, help="doc field holding the problem text")
     lm.set_defaults(func=run_import)
@@ -26,8 +35,23 @@ def register(sub) -> None:
 def run_import(args) -> int:
     from r1harness.evals.lmeval import import_lmeval
 
-    summary = import_lmeval(open_store(args), args.directory, dataset=args.dataset, model=args.model,
-                            problem_field=args.problem_field)
-    print(json.dumps({"run_id": summary.run_id, "tasks": list(summary.tasks), "prompts": summary.prompts,
-                      "rollouts": summary.rollouts, "rewards": summary.rewards, "results": summary.results}))
+    summary = import_lmeval(
+        open_store(args),
+        args.directory,
+        dataset=args.dataset,
+        model=args.model,
+        problem_field=args.problem_field,
+    )
+    print(
+        json.dumps(
+            {
+                "run_id": summary.run_id,
+                "tasks": list(summary.tasks),
+                "prompts": summary.prompts,
+                "rollouts": summary.rollouts,
+                "rewards": summary.rewards,
+                "results": summary.results,
+            }
+        )
+    )
     return 0

@@ -33,9 +33,13 @@ def register(sub) -> None:
         help="override a config key (dotted, e.g. eval.n=8); changes the run id",
     )
     run.add_argument("--fresh", action="store_true", help="start a new run instead of resuming this config's")
-    run.add_argument("--run", default=None, metavar="ID",
-                     help="continue this pipeline run even though the config changed (finished stages keep "
-                          "their results; the first unfinished stage and the rest run with the new config)")
+    run.add_argument(
+        "--run",
+        default=None,
+        metavar="ID",
+        help="continue this pipeline run even though the config changed (finished stages keep "
+        "their results; the first unfinished stage and the rest run with the new config)",
+    )
     run.add_argument("--stop-after", default=None, metavar="STAGE", help="stop after this stage")
     run.add_argument("--quiet", action="store_true", help="no progress lines")
     run.set_defaults(func=run_pipeline_cmd)
@@ -64,8 +68,9 @@ def run_pipeline_cmd(args) -> int:
 
     config = _config(args)
     store = open_store(args)
-    result = run_pipeline(store, config, fresh=args.fresh, run_id=args.run, stop_after=args.stop_after,
-                          progress=not args.quiet)
+    result = run_pipeline(
+        store, config, fresh=args.fresh, run_id=args.run, stop_after=args.stop_after, progress=not args.quiet
+    )
     print_outcome(store, result)
     return 0
 

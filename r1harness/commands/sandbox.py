@@ -9,19 +9,35 @@ from r1harness.commands._common import add_command
 
 
 def register(sub) -> None:
-    p = add_command(sub, "sandbox", help="the sandboxed code-execution service (serve, capabilities)",
-                    example="r1h sandbox serve --port 8731 --slots 2")
+    p = add_command(
+        sub,
+        "sandbox",
+        help="the sandboxed code-execution service (serve, capabilities)",
+        example="r1h sandbox serve --port 8731 --slots 2",
+    )
     verbs = p.add_subparsers(dest="sandbox_command", metavar="VERB")
-    serve = add_command(verbs, "serve", help="run the sandbox service on loopback until interrupted",
-                        example="r1h sandbox serve --host 127.0.0.1 --port 8731 --slots 2")
+    serve = add_command(
+        verbs,
+        "serve",
+        help="run the sandbox service on loopback until interrupted",
+        example="r1h sandbox serve --host 127.0.0.1 --port 8731 --slots 2",
+    )
     from r1harness.sandbox.serve_args import add_serve_args
 
     add_serve_args(serve)
     serve.set_defaults(func=run_serve)
-    caps = add_command(verbs, "capabilities", help="print the isolation a service achieves (JSON)",
-                       example="r1h sandbox capabilities --url http://127.0.0.1:8731")
-    caps.add_argument("--url", default=None, help="a running service (default: $R1H_SANDBOX_URL, else "
-                                                  "probe this machine without starting a server)")
+    caps = add_command(
+        verbs,
+        "capabilities",
+        help="print the isolation a service achieves (JSON)",
+        example="r1h sandbox capabilities --url http://127.0.0.1:8731",
+    )
+    caps.add_argument(
+        "--url",
+        default=None,
+        help="a running service (default: $R1H_SANDBOX_URL, else "
+        "probe this machine without starting a server)",
+    )
     caps.set_defaults(func=run_capabilities)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 

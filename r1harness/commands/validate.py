@@ -8,11 +8,19 @@ from r1harness.commands._common import add_command
 
 
 def register(sub) -> None:
-    p = add_command(sub, "validate", help="check every benchmark spec (and other registered configs)",
-                    example="r1h validate            # every evals/*.yaml\n  r1h validate evals/aime24.yaml")
+    p = add_command(
+        sub,
+        "validate",
+        help="check every benchmark spec (and other registered configs)",
+        example="r1h validate            # every evals/*.yaml\n  r1h validate evals/aime24.yaml",
+    )
     p.add_argument("paths", nargs="*", help="files or folders (default: every registered kind's files)")
-    p.add_argument("--kind", action="append", default=None,
-                   help="config kind(s) to check (default all; see r1harness/evals/validate.py VALIDATORS)")
+    p.add_argument(
+        "--kind",
+        action="append",
+        default=None,
+        help="config kind(s) to check (default all; see r1harness/evals/validate.py VALIDATORS)",
+    )
     p.set_defaults(func=run_validate)
 
 

@@ -100,7 +100,7 @@ def _row(store, item: dict[str, Any], where: str) -> dict[str, Any]:
     if lab != "accept" and not item.get("reason"):
         raise ConfigError(f"{where}: a {lab} needs a --reason (what was wrong), so the audit can be reviewed")
     target, set_name = _target(store, item, where)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return {
         "annotation_id": content_id(
             "annotation",

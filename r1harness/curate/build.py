@@ -20,14 +20,20 @@ import pyarrow as pa
 from r1harness.curate import select
 from r1harness.curate.decontam import BenchmarkIndex, benchmark_problems
 from r1harness.curate.dedup import near_duplicate_clusters, signatures
-from r1harness.curate.ngrams import word_hashes
+from r1harness.curate.filters import EXPENSIVE, in_scope, ordered, passes
 from r1harness.curate.funnel import Funnel
 from r1harness.curate.messages import with_messages
+from r1harness.curate.ngrams import word_hashes
 from r1harness.curate.recipe import Recipe
 from r1harness.curate.sets import allocate_version, samples_query, set_status
-from r1harness.curate.source import candidates_sql, detach, stream, texts_sql, validate_source
-from r1harness.curate.filters import EXPENSIVE, in_scope, ordered, passes
-from r1harness.curate.source import READABILITY_CHECKS
+from r1harness.curate.source import (
+    READABILITY_CHECKS,
+    candidates_sql,
+    detach,
+    stream,
+    texts_sql,
+    validate_source,
+)
 from r1harness.curate.textstats import measure_cheap, measure_expensive, on_subset
 from r1harness.errors import R1HarnessError
 from r1harness.store.ids import sample_id

@@ -31,7 +31,7 @@ class BenchmarkIndex:
         return sorted(self.table["benchmark"].unique().to_list())
 
     @classmethod
-    def build(cls, problems: dict[str, list[str]], ngram: int = 8) -> "BenchmarkIndex":
+    def build(cls, problems: dict[str, list[str]], ngram: int = 8) -> BenchmarkIndex:
         frames = []
         for name, texts in sorted(problems.items()):
             docs, grams = ngram_hashes(word_hashes(pl.Series(texts, dtype=pl.String)), ngram)

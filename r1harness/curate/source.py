@@ -7,7 +7,7 @@ texts of the survivors again by rollout id, so memory stays bounded by one batch
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 import polars as pl
 

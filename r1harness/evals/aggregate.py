@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -54,33 +55,46 @@ def load_samples(store, rollout_ids: Sequence[str], verifier: str):
     return store.sql(query, [list(rollout_ids), verifier])
 
 
-def compute_results(samples, *, k_values: Sequence[int], cons_values: Sequence[int] = (),
-                    breakdowns: Sequence[str] = (), cluster: Callable | None = None, n_boot: int = 1000,
-                    seed: int = 0, verifier: Any = None) -> list[MetricValue]:
+def compute_results(
+    samples,
+    *,
+    k_values: Sequence[int],
+    cons_values: Sequence[int] = (),
+    breakdowns: Sequence[str] = (),
+    cluster: Callable | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    verifier: Any = None,
+) -> list[MetricValue]:
     """Every metric of one benchmark run from `load_samples`' frame."""
     import polars as pl
 
     scored = samples.filter(pl.col("status").is_not_null() & ~pl.col("status").is_in(INFRA))
-    per_problem = (scored.group_by("prompt_id", maintain_order=True)
-                   .agg(n=pl.len(), c=(pl.col("status") == "correct").sum()))
+    per_problem = scored.group_by("prompt_id", maintain_order=True).agg(
+        n=pl.len(), c=(pl.col("status") == "correct").sum()
+    )
     n_arr, c_arr = per_problem["n"].to_numpy(), per_problem["c"].to_numpy()
-    out = [_mean_metric(f"pass@{k}", metrics.pass_at_k_many(n_arr, c_arr, k), n_arr, n_boot, seed)
-           for k in k_values]
+    out = [
+        _mean_metric(f"pass@{k}", metrics.pass_at_k_many(n_arr, c_arr, k), n_arr, n_boot, seed)
+        for k in k_values
+    ]
     if cons_values:
         votes = cons_votes(scored, cons_values, cluster, verifier)
         out += [_mean_metric(f"cons@{k}", values, n_arr, n_boot, seed) for k, values in votes.items()]
         # What voting adds, paired per problem (cons@k - pass@1): its CI is much narrower than the two
         # metrics' separate CIs, which overlap almost always, so "does voting help?" gets a real answer.
         pass1 = c_arr / n_arr
-        out += [_mean_metric(f"cons_gain@{k}", values - pass1, n_arr, n_boot, seed)
-                for k, values in votes.items()]
+        out += [
+            _mean_metric(f"cons_gain@{k}", values - pass1, n_arr, n_boot, seed) for k, values in votes.items()
+        ]
     out += _breakdowns(scored, breakdowns, n_boot, seed)
     out += _health(samples)
     return out
 
 
-def cons_votes(scored, cons_values: Sequence[int], cluster: Callable | None = None,
-               verifier: Any = None) -> dict[int, np.ndarray]:
+def cons_votes(
+    scored, cons_values: Sequence[int], cluster: Callable | None = None, verifier: Any = None
+) -> dict[int, np.ndarray]:
     """Per problem, 1.0 when the majority answer class of its first k samples is correct.
 
     Answers vote as equivalence classes, not strings, so `0.5` and `\\frac{1}{2}` vote together (see
@@ -155,8 +169,11 @@ class BatchedClusters:
             same = {}
             for i in range(1, len(forms)):
                 for j in range(i):
-                    same[(i, j)] = (values[i] == values[j] if _numbers_decide(values[i], values[j])
-                                    else next(graded).status == "correct")
+                    same[(i, j)] = (
+                        values[i] == values[j]
+                        if _numbers_decide(values[i], values[j])
+                        else next(graded).status == "correct"
+                    )
             self.done[answers] = _replay(answers, forms, same, normalise)
 
 
@@ -166,7 +183,7 @@ def _numbers_decide(a: Fraction | None, b: Fraction | None) -> bool:
 
 
 def _replay(answers: tuple, forms: list, same: dict, normalise: Callable) -> list[int | None]:
-    reps: list[int] = []           # form index of each class representative
+    reps: list[int] = []  # form index of each class representative
     form_class: dict[int, int] = {}
     for i in range(len(forms)):
         match = next((c for c, rep in enumerate(reps) if same[(i, rep)]), None)
@@ -248,18 +265,23 @@ def equivalence_classes(answers: list, keys: list, cluster: Callable) -> list[in
     for answer, value in zip(answers, values):
         if value is not None:
             first_form.setdefault(value, answer)
-    merged = [None if k is None else (first_form[v] if v is not None else a)
-              for a, k, v in zip(answers, keys, values)]
+    merged = [
+        None if k is None else (first_form[v] if v is not None else a)
+        for a, k, v in zip(answers, keys, values)
+    ]
     return cluster(merged)
 
 
-def _mean_metric(name: str, values: np.ndarray, n_arr: np.ndarray, n_boot: int, seed: int,
-                 breakdown: str | None = None) -> MetricValue:
+def _mean_metric(
+    name: str, values: np.ndarray, n_arr: np.ndarray, n_boot: int, seed: int, breakdown: str | None = None
+) -> MetricValue:
     values = np.asarray(values, dtype=np.float64)
     keep = ~np.isnan(values)
     kept = values[keep]
     low, high = metrics.bootstrap_ci(kept, n_boot=n_boot, seed=seed)
-    return MetricValue(name, metrics.mean(kept), low, high, int(keep.sum()), int(n_arr[keep].sum()), breakdown)
+    return MetricValue(
+        name, metrics.mean(kept), low, high, int(keep.sum()), int(n_arr[keep].sum()), breakdown
+    )
 
 
 def _breakdowns(scored, fields: Sequence[str], n_boot: int, seed: int) -> list[MetricValue]:
@@ -267,8 +289,9 @@ def _breakdowns(scored, fields: Sequence[str], n_boot: int, seed: int) -> list[M
 
     if not fields or scored.is_empty():
         return []
-    per_problem = (scored.group_by("prompt_id", maintain_order=True)
-                   .agg(n=pl.len(), c=(pl.col("status") == "correct").sum(), metadata=pl.col("metadata").first()))
+    per_problem = scored.group_by("prompt_id", maintain_order=True).agg(
+        n=pl.len(), c=(pl.col("status") == "correct").sum(), metadata=pl.col("metadata").first()
+    )
     meta = [_json(m) for m in per_problem["metadata"].to_list()]
     n_arr, c_arr = per_problem["n"].to_numpy(), per_problem["c"].to_numpy()
     pass1 = c_arr / n_arr
@@ -289,9 +312,11 @@ def _health(samples) -> list[MetricValue]:
     unverified = samples.filter(pl.col("status").is_null()).height
     truncated = samples.filter(pl.col("finish_reason") == "length").height
     tokens = samples["completion_tokens"].drop_nulls()
-    out = [MetricValue("infra_failures", float(infra), n_samples=total),
-           MetricValue("unverified", float(unverified), n_samples=total),
-           MetricValue("truncated_rate", truncated / total if total else float("nan"), n_samples=total)]
+    out = [
+        MetricValue("infra_failures", float(infra), n_samples=total),
+        MetricValue("unverified", float(unverified), n_samples=total),
+        MetricValue("truncated_rate", truncated / total if total else float("nan"), n_samples=total),
+    ]
     if len(tokens):
         out.append(MetricValue("mean_completion_tokens", float(tokens.mean()), n_samples=len(tokens)))
     return out

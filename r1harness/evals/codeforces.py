@@ -29,9 +29,10 @@ Percentiles come from a rating histogram {rating: users} (../shared/data/code_st
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from r1harness.errors import ConfigError
 
@@ -151,9 +152,15 @@ def load_contest(path: str | Path) -> Contest:
     for i, p in enumerate(raw["problems"]):
         if "problem_id" not in p:
             raise ConfigError(f"{path}: problems[{i}] lacks 'problem_id'")
-    return Contest(str(raw["contest_id"]), raw.get("name", ""), scoring,
-                   float(raw.get("penalty_per_fail", 10 if scoring == "icpc" else 50)),
-                   tuple(raw["problems"]), tuple(raw["participants"]), str(path))
+    return Contest(
+        str(raw["contest_id"]),
+        raw.get("name", ""),
+        scoring,
+        float(raw.get("penalty_per_fail", 10 if scoring == "icpc" else 50)),
+        tuple(raw["problems"]),
+        tuple(raw["participants"]),
+        str(path),
+    )
 
 
 def load_standings(directory: str | Path) -> list[Contest]:
@@ -175,8 +182,9 @@ class Rating:
         return {"rating_method": self.method, "contests": [c.contest_id for c in self.contests]}
 
 
-def rate(contests: Sequence[Contest], attempts: dict[str, Sequence[bool]],
-         histogram: dict[int, int] | None = None) -> Rating:
+def rate(
+    contests: Sequence[Contest], attempts: dict[str, Sequence[bool]], histogram: dict[int, int] | None = None
+) -> Rating:
     """The model's rating: mean over `contests` of the per-contest CodeElo rating."""
     if not contests:
         raise ConfigError("rating needs at least one contest")
@@ -191,15 +199,20 @@ def rating_results(samples, prompts, standings: str, spec) -> list:
     from r1harness.evals.aggregate import MetricValue, _json
 
     attempts_n = int(spec.rating.get("attempts", spec.n))
-    pid_to_problem = {row["prompt_id"]: _json(row["metadata"]).get("problem_id")
-                      for row in prompts.select("prompt_id", "metadata").to_dicts()}
+    pid_to_problem = {
+        row["prompt_id"]: _json(row["metadata"]).get("problem_id")
+        for row in prompts.select("prompt_id", "metadata").to_dicts()
+    }
     attempts: dict[str, list[bool]] = {}
     for row in samples.sort("prompt_id", "sample_index").to_dicts():
         problem = pid_to_problem.get(row["prompt_id"])
-        if problem is not None and row["sample_index"] < attempts_n and row["status"] not in ("timeout", "error"):
+        if (
+            problem is not None
+            and row["sample_index"] < attempts_n
+            and row["status"] not in ("timeout", "error")
+        ):
             attempts.setdefault(str(problem), []).append(row["status"] == "correct")
-    contests = [c for c in load_standings(standings)
-                if any(p["problem_id"] in attempts for p in c.problems)]
+    contests = [c for c in load_standings(standings) if any(p["problem_id"] in attempts for p in c.problems)]
     if not contests:
         raise ConfigError(f"none of the standings at {standings} cover the evaluated problems")
     hist_path = spec.rating.get("histogram")
@@ -208,8 +221,14 @@ def rating_results(samples, prompts, standings: str, spec) -> list:
     extra = {**result.label(), "attempts": attempts_n}
     out = [MetricValue("codeforces_rating", result.rating, n_problems=len(attempts), protocol_extra=extra)]
     if result.percentile is not None:
-        out.append(MetricValue("codeforces_percentile", result.percentile, n_problems=len(attempts),
-                               protocol_extra={**extra, "histogram": hist_path}))
+        out.append(
+            MetricValue(
+                "codeforces_percentile",
+                result.percentile,
+                n_problems=len(attempts),
+                protocol_extra={**extra, "histogram": hist_path},
+            )
+        )
     return out
 
 
@@ -222,5 +241,16 @@ def _histogram(path: str | None) -> dict[int, int] | None:
     return load_histogram(full) if full.exists() else None
 
 
-__all__ = ["rate", "rating_for_rank", "expected_rank", "contest_result", "percentile", "load_standings",
-           "load_contest", "load_histogram", "Rating", "Contest", "METHOD"]
+__all__ = [
+    "rate",
+    "rating_for_rank",
+    "expected_rank",
+    "contest_result",
+    "percentile",
+    "load_standings",
+    "load_contest",
+    "load_histogram",
+    "Rating",
+    "Contest",
+    "METHOD",
+]

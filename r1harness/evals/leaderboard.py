@@ -9,19 +9,31 @@ side as if comparable.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from r1harness.store.ids import content_id
 
-LONG_COLUMNS = ("model", "benchmark", "benchmark_version", "protocol_id", "metric", "value", "ci_low", "ci_high",
-                "n_problems", "n_samples", "run_id", "created_at")
+LONG_COLUMNS = (
+    "model",
+    "benchmark",
+    "benchmark_version",
+    "protocol_id",
+    "metric",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n_problems",
+    "n_samples",
+    "run_id",
+    "created_at",
+)
 
 
 @dataclass(frozen=True)
 class Leaderboard:
-    long: object            # polars DataFrame, one row per (model, column, metric)
-    wide: object            # polars DataFrame, model x column, cells "value [low, high]"
+    long: object  # polars DataFrame, one row per (model, column, metric)
+    wide: object  # polars DataFrame, model x column, cells "value [low, high]"
     warnings: tuple[str, ...]
 
 
@@ -36,15 +48,18 @@ def protocol_id(protocol: str | None) -> str:
     return content_id("protocol", data)[:8]
 
 
-def latest_results(store, *, benchmarks: Sequence[str] = (), metrics: Sequence[str] = ("pass@1",),
-                   models: Sequence[str] = ()):
+def latest_results(
+    store, *, benchmarks: Sequence[str] = (), metrics: Sequence[str] = ("pass@1",), models: Sequence[str] = ()
+):
     """Latest result per (model, benchmark, version, protocol, metric), overall rows only."""
     import polars as pl
 
     df = store.sql("SELECT * FROM eval_results WHERE breakdown IS NULL")
     if df.is_empty():
         return pl.DataFrame(schema={c: pl.Utf8 for c in LONG_COLUMNS})
-    df = df.with_columns(pl.col("protocol").map_elements(protocol_id, return_dtype=pl.Utf8).alias("protocol_id"))
+    df = df.with_columns(
+        pl.col("protocol").map_elements(protocol_id, return_dtype=pl.Utf8).alias("protocol_id")
+    )
     if benchmarks:
         df = df.filter(pl.col("benchmark").is_in(list(benchmarks)))
     if metrics:
@@ -56,8 +71,14 @@ def latest_results(store, *, benchmarks: Sequence[str] = (), metrics: Sequence[s
     return df.select(list(LONG_COLUMNS)).sort(["benchmark", "model", "metric"])
 
 
-def build(store, *, benchmarks: Sequence[str] = (), metrics: Sequence[str] = ("pass@1",),
-          models: Sequence[str] = (), percent: bool = True) -> Leaderboard:
+def build(
+    store,
+    *,
+    benchmarks: Sequence[str] = (),
+    metrics: Sequence[str] = ("pass@1",),
+    models: Sequence[str] = (),
+    percent: bool = True,
+) -> Leaderboard:
     import polars as pl
 
     long = latest_results(store, benchmarks=benchmarks, metrics=metrics, models=models)
@@ -65,11 +86,28 @@ def build(store, *, benchmarks: Sequence[str] = (), metrics: Sequence[str] = ("p
         return Leaderboard(long, pl.DataFrame({"model": []}), ())
     labels, warnings = _column_labels(long)
     long = long.with_columns(pl.Series("column", [labels[k] for k in _keys(long)]))
-    cells = long.with_columns(pl.Series("cell", [
-        _cell(r["metric"], r["value"], r["ci_low"], r["ci_high"], r["n_problems"], r["n_samples"], percent)
-        for r in long.iter_rows(named=True)]))
-    cells = cells.with_columns((pl.col("column") + " " + pl.col("metric")).alias("column")) \
-        if len(set(metrics)) > 1 or not metrics else cells
+    cells = long.with_columns(
+        pl.Series(
+            "cell",
+            [
+                _cell(
+                    r["metric"],
+                    r["value"],
+                    r["ci_low"],
+                    r["ci_high"],
+                    r["n_problems"],
+                    r["n_samples"],
+                    percent,
+                )
+                for r in long.iter_rows(named=True)
+            ],
+        )
+    )
+    cells = (
+        cells.with_columns((pl.col("column") + " " + pl.col("metric")).alias("column"))
+        if len(set(metrics)) > 1 or not metrics
+        else cells
+    )
     wide = cells.pivot(on="column", index="model", values="cell", aggregate_function="first").sort("model")
     return Leaderboard(long.drop("column"), wide, tuple(warnings))
 
@@ -92,10 +130,12 @@ def _column_labels(df) -> tuple[dict[tuple, str], list[str]]:
             labels[key] = label
         if len(keys) > 1:
             what = "benchmark versions" if len(versions) > 1 else "protocols"
-            warnings.append(f"{bench}: results come from {len(keys)} different {what} "
-                            f"({', '.join(labels[k] for k in keys)}); shown as separate columns, not comparable. "
-                            "See `r1h sql \"SELECT DISTINCT protocol FROM eval_results WHERE benchmark = "
-                            f"'{bench}'\"`.")
+            warnings.append(
+                f"{bench}: results come from {len(keys)} different {what} "
+                f"({', '.join(labels[k] for k in keys)}); shown as separate columns, not comparable. "
+                'See `r1h sql "SELECT DISTINCT protocol FROM eval_results WHERE benchmark = '
+                f"'{bench}'\"`."
+            )
     return labels, warnings
 
 
@@ -108,6 +148,8 @@ def _cell(metric: str, value, low, high, n_problems, n_samples, percent: bool) -
     if low is not None and high is not None and low != high:
         text += f" [{low * scale:.1f}, {high * scale:.1f}]"
     if n_problems:
-        per = f"x{n_samples // n_problems}" if n_samples and n_problems and n_samples % n_problems == 0 else ""
+        per = (
+            f"x{n_samples // n_problems}" if n_samples and n_problems and n_samples % n_problems == 0 else ""
+        )
         text += f" n={n_problems}{per}"
     return text

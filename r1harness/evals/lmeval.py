@@ -8,7 +8,8 @@ Mapping (every id is a content hash, so importing the same folder twice adds not
   sampling = the task's generation kwargs, prompt_text = lm-eval's rendered context);
 - each (filter, metric) -> a `rewards` row (verifier "lm-eval:<metric>:<filter>", extracted = the filtered
   response, score = the metric's value);
-- each (metric, filter) aggregate -> an `eval_results` row named as lm-eval names it ("exact_match,strict-match"),
+- each (metric, filter) aggregate -> an `eval_results` row named as lm-eval names it
+  ("exact_match,strict-match"),
   benchmark_version "lm-eval:<task version>", with a bootstrap CI and the run's protocol.
 """
 
@@ -45,13 +46,21 @@ def find_runs(directory: str | Path) -> list[Path]:
         return [directory]
     found = sorted(Path(p) for p in glob.glob(str(directory / "**" / "results_*.json"), recursive=True))
     if not found:
-        raise IngestError(f"no lm-eval results_*.json under {directory}; run lm_eval with --output_path "
-                          f"{directory} --log_samples")
+        raise IngestError(
+            f"no lm-eval results_*.json under {directory}; run lm_eval with --output_path "
+            f"{directory} --log_samples"
+        )
     return found
 
 
-def import_lmeval(store, directory: str | Path, *, dataset: str | None = None, model: str | None = None,
-                  problem_field: str | None = None) -> ImportSummary:
+def import_lmeval(
+    store,
+    directory: str | Path,
+    *,
+    dataset: str | None = None,
+    model: str | None = None,
+    problem_field: str | None = None,
+) -> ImportSummary:
     """Import every lm-eval run under `directory`."""
     totals = {"prompts": 0, "rollouts": 0, "rewards": 0, "results": 0}
     tasks: list[str] = []
@@ -63,8 +72,16 @@ def import_lmeval(store, directory: str | Path, *, dataset: str | None = None, m
                 samples_path = _samples_file(results_path, task)
                 if samples_path is None:
                     continue
-                counts = _import_task(store, res, task, samples_path, run_id, dataset=dataset, model=model,
-                                      problem_field=problem_field)
+                counts = _import_task(
+                    store,
+                    res,
+                    task,
+                    samples_path,
+                    run_id,
+                    dataset=dataset,
+                    model=model,
+                    problem_field=problem_field,
+                )
                 tasks.append(task)
                 for key in totals:
                     totals[key] += counts[key]
@@ -73,14 +90,24 @@ def import_lmeval(store, directory: str | Path, *, dataset: str | None = None, m
         raise
     if not tasks:
         finish_run(store, run_id, status="failed", error="no samples files")
-        raise IngestError(f"{directory}: found results but no samples_<task>_*.jsonl; re-run lm_eval with "
-                          "--log_samples")
+        raise IngestError(
+            f"{directory}: found results but no samples_<task>_*.jsonl; re-run lm_eval with --log_samples"
+        )
     finish_run(store, run_id, summary={**totals, "tasks": tasks})
     return ImportSummary(tuple(tasks), run_id=run_id, **totals)
 
 
-def _import_task(store, res: dict, task: str, samples_path: Path, run_id: str, *, dataset: str | None,
-                 model: str | None, problem_field: str | None) -> dict[str, int]:
+def _import_task(
+    store,
+    res: dict,
+    task: str,
+    samples_path: Path,
+    run_id: str,
+    *,
+    dataset: str | None,
+    model: str | None,
+    problem_field: str | None,
+) -> dict[str, int]:
     lines = _read_samples(samples_path)
     model_name = model or res.get("model_name") or str(res.get("config", {}).get("model_args", "lm-eval"))
     dataset_name = dataset or f"lm-eval:{task}"
@@ -93,60 +120,113 @@ def _import_task(store, res: dict, task: str, samples_path: Path, run_id: str, *
     for where, line in lines:
         problem = _problem(line["doc"], problem_field, where)
         pid = ids.prompt_id(dataset_name, problem)
-        prompts.setdefault(pid, {"prompt_id": pid, "dataset": dataset_name, "problem": problem,
-                                 "answer": str(line.get("target", "")), "source": str(samples_path),
-                                 "source_index": int(line["doc_id"]), "run_id": run_id,
-                                 "metadata": json.dumps(line["doc"], ensure_ascii=False, default=str)})
+        prompts.setdefault(
+            pid,
+            {
+                "prompt_id": pid,
+                "dataset": dataset_name,
+                "problem": problem,
+                "answer": str(line.get("target", "")),
+                "source": str(samples_path),
+                "source_index": int(line["doc_id"]),
+                "run_id": run_id,
+                "metadata": json.dumps(line["doc"], ensure_ascii=False, default=str),
+            },
+        )
         contexts = _contexts(line.get("arguments"))
         responses = [r for req in line.get("resps", []) for r in (req if isinstance(req, list) else [req])]
         filtered = line.get("filtered_resps", [])
         for index, text in enumerate(responses):
             rid = ids.rollout_id(pid, model_name, f"lm-eval:{task}", gen_kwargs, None, index)
-            rollouts.setdefault(rid, {
-                "rollout_id": rid, "prompt_id": pid, "run_id": run_id, "model": model_name,
-                "template": f"lm-eval:{task}", "sampling": ids.canonical_json(gen_kwargs), "sample_index": index,
-                "stage": "import", "prompt_text": contexts[min(index, len(contexts) - 1)] if contexts else None,
-                "completion": str(text), "finish_reason": "stop", "backend": "lm-eval",
-                "backend_version": lm_version})
+            rollouts.setdefault(
+                rid,
+                {
+                    "rollout_id": rid,
+                    "prompt_id": pid,
+                    "run_id": run_id,
+                    "model": model_name,
+                    "template": f"lm-eval:{task}",
+                    "sampling": ids.canonical_json(gen_kwargs),
+                    "sample_index": index,
+                    "stage": "import",
+                    "prompt_text": contexts[min(index, len(contexts) - 1)] if contexts else None,
+                    "completion": str(text),
+                    "finish_reason": "stop",
+                    "backend": "lm-eval",
+                    "backend_version": lm_version,
+                },
+            )
             for metric in line.get("metrics", []):
                 value = line.get(metric)
                 if not isinstance(value, (int, float)):
                     continue
                 verifier = f"lm-eval:{metric}:{line.get('filter', 'none')}"
                 extracted = filtered[index] if index < len(filtered) else None
-                rewards.append({"reward_id": ids.reward_id(rid, verifier, f"{lm_version}/{task}@{version}"),
-                                "rollout_id": rid, "run_id": run_id, "verifier": verifier,
-                                "verifier_version": f"{lm_version}/{task}@{version}",
-                                "status": "correct" if value >= 1 else "wrong", "score": float(value),
-                                "extracted": None if extracted is None else str(extracted)})
-                per_metric.setdefault(f"{metric},{line.get('filter', 'none')}", {})[int(line["doc_id"])] = \
+                rewards.append(
+                    {
+                        "reward_id": ids.reward_id(rid, verifier, f"{lm_version}/{task}@{version}"),
+                        "rollout_id": rid,
+                        "run_id": run_id,
+                        "verifier": verifier,
+                        "verifier_version": f"{lm_version}/{task}@{version}",
+                        "status": "correct" if value >= 1 else "wrong",
+                        "score": float(value),
+                        "extracted": None if extracted is None else str(extracted),
+                    }
+                )
+                per_metric.setdefault(f"{metric},{line.get('filter', 'none')}", {})[int(line["doc_id"])] = (
                     float(value)
-    written = {"prompts": store.append("prompts", list(prompts.values())).written,
-               "rollouts": store.append("rollouts", list(rollouts.values())).written,
-               "rewards": store.append("rewards", rewards).written}
-    written["results"] = _write_results(store, res, task, model_name, version, per_metric, run_id,
-                                        dataset_name)
+                )
+    written = {
+        "prompts": store.append("prompts", list(prompts.values())).written,
+        "rollouts": store.append("rollouts", list(rollouts.values())).written,
+        "rewards": store.append("rewards", rewards).written,
+    }
+    written["results"] = _write_results(
+        store, res, task, model_name, version, per_metric, run_id, dataset_name
+    )
     return written
 
 
-def _write_results(store, res: dict, task: str, model: str, version: str, per_metric: dict, run_id: str,
-                   dataset: str) -> int:
+def _write_results(
+    store, res: dict, task: str, model: str, version: str, per_metric: dict, run_id: str, dataset: str
+) -> int:
     cfg = res.get("configs", {}).get(task, {})
-    protocol = {"source": "lm-eval", "lm_eval_version": res.get("lm_eval_version"), "task": task,
-                "task_version": version, "task_hash": res.get("task_hashes", {}).get(task),
-                "n_shot": res.get("n-shot", {}).get(task), "generation_kwargs": cfg.get("generation_kwargs"),
-                "model_args": res.get("config", {}).get("model_args"), "dataset": dataset,
-                "limit": res.get("config", {}).get("limit")}
+    protocol = {
+        "source": "lm-eval",
+        "lm_eval_version": res.get("lm_eval_version"),
+        "task": task,
+        "task_version": version,
+        "task_hash": res.get("task_hashes", {}).get(task),
+        "n_shot": res.get("n-shot", {}).get(task),
+        "generation_kwargs": cfg.get("generation_kwargs"),
+        "model_args": res.get("config", {}).get("model_args"),
+        "dataset": dataset,
+        "limit": res.get("config", {}).get("limit"),
+    }
     rows = []
     for name, by_doc in sorted(per_metric.items()):
         values = list(by_doc.values())
         low, high = metrics.bootstrap_ci(values)
-        rows.append({"result_id": ids.content_id("eval_result", "lm-eval", model, task, version, name,
-                                                 res.get("date")),
-                     "run_id": run_id, "model": model, "benchmark": task, "benchmark_version": f"lm-eval:{version}",
-                     "protocol": ids.canonical_json(protocol), "metric": name, "value": metrics.mean(values),
-                     "ci_low": low, "ci_high": high, "n_problems": len(values), "n_samples": len(values),
-                     "breakdown": None})
+        rows.append(
+            {
+                "result_id": ids.content_id(
+                    "eval_result", "lm-eval", model, task, version, name, res.get("date")
+                ),
+                "run_id": run_id,
+                "model": model,
+                "benchmark": task,
+                "benchmark_version": f"lm-eval:{version}",
+                "protocol": ids.canonical_json(protocol),
+                "metric": name,
+                "value": metrics.mean(values),
+                "ci_low": low,
+                "ci_high": high,
+                "n_problems": len(values),
+                "n_samples": len(values),
+                "breakdown": None,
+            }
+        )
     return store.catalog_insert("eval_results", rows, on_conflict="replace")
 
 
@@ -187,11 +267,13 @@ def _read_samples(path: Path) -> list[tuple[str, dict]]:
 def _problem(doc: Any, field: str | None, where: str) -> str:
     if not isinstance(doc, dict):
         return str(doc)
-    for name in ([field] if field else PROBLEM_FIELDS):
+    for name in [field] if field else PROBLEM_FIELDS:
         if name in doc and doc[name] is not None:
             return str(doc[name])
-    raise IngestError(f"{where}: doc has none of the fields {[field] if field else list(PROBLEM_FIELDS)}; "
-                      f"pass --problem-field (doc fields: {sorted(doc)})")
+    raise IngestError(
+        f"{where}: doc has none of the fields {[field] if field else list(PROBLEM_FIELDS)}; "
+        f"pass --problem-field (doc fields: {sorted(doc)})"
+    )
 
 
 def _contexts(arguments: Any) -> list[str]:

@@ -6,8 +6,8 @@ Per problem: `pass_at_k(n, c, k)`, `majority_vote(...)` (the cons@k winner). Ove
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -45,7 +45,7 @@ def pass_at_k_many(n: np.ndarray, c: np.ndarray, k: int) -> np.ndarray:
             if n_value - c_value < k:
                 out[sel] = 1.0
             else:  # sum of log(1 - k/i) for i in (n-c, n]
-                out[sel] = 1.0 - float(np.exp(log_terms[n_value - c_value:].sum()))
+                out[sel] = 1.0 - float(np.exp(log_terms[n_value - c_value :].sum()))
     return out
 
 
@@ -54,7 +54,7 @@ class Vote:
     answer_class: int | None  # the winning equivalence class, None when no sample gave an answer
     correct: bool
     votes: int
-    tied: int                 # how many classes shared the top vote count
+    tied: int  # how many classes shared the top vote count
 
 
 def majority_vote(classes: Sequence[int | None], correct: Sequence[bool]) -> Vote:
@@ -88,8 +88,9 @@ def mean(values: Sequence[float]) -> float:
     return float(arr.mean()) if arr.size else float("nan")
 
 
-def bootstrap_ci(values: Sequence[float], *, n_boot: int = 1000, alpha: float = 0.05,
-                 seed: int = 0) -> tuple[float, float]:
+def bootstrap_ci(
+    values: Sequence[float], *, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0
+) -> tuple[float, float]:
     """Percentile bootstrap CI of the mean over problems (resampling problems, seeded)."""
     arr = np.asarray(values, dtype=np.float64)
     if arr.size == 0:

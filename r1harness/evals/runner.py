@@ -8,8 +8,9 @@ go to `eval_results`, one row per metric (and breakdown), stamped with the bench
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from r1harness.errors import R1HarnessError
 from r1harness.evals.aggregate import MetricValue, compute_results, load_samples
@@ -43,27 +44,61 @@ class EvalOutcome:
         raise KeyError(f"{self.spec.name} has no metric {metric!r} (breakdown {breakdown!r})")
 
 
-def run_eval(store, backend: Backend, spec: EvalSpec | str, *, limit: int | None = None, n: int | None = None,
-             max_tokens: int | None = None, batch_size: int = 32, standings: str | None = None,
-             verifier_fn: Callable | None = None, cluster: Callable | None = None, progress: bool = True,
-             n_boot: int = 1000) -> EvalOutcome:
+def run_eval(
+    store,
+    backend: Backend,
+    spec: EvalSpec | str,
+    *,
+    limit: int | None = None,
+    n: int | None = None,
+    max_tokens: int | None = None,
+    batch_size: int = 32,
+    standings: str | None = None,
+    verifier_fn: Callable | None = None,
+    cluster: Callable | None = None,
+    progress: bool = True,
+    n_boot: int = 1000,
+) -> EvalOutcome:
     """Evaluate `backend`'s model on one benchmark; returns the metrics written to `eval_results`."""
     spec = spec if isinstance(spec, EvalSpec) else load_spec(spec)
     spec = spec.with_overrides(n=n, max_tokens=max_tokens)
     prompts = benchmark_prompts(store, spec, limit)
-    config = {"protocol": spec.protocol(), "model": backend.model, "backend": backend.name,
-              "backend_version": str(backend.version), "limit": limit}
+    config = {
+        "protocol": spec.protocol(),
+        "model": backend.model,
+        "backend": backend.name,
+        "backend_version": str(backend.version),
+        "limit": limit,
+    }
     run_id = start_run(store, "eval", name=f"{spec.name}:{backend.model}", config=config)
     try:
-        gen = generate_rollouts(store, backend, prompts, template=spec.template, sampling=spec.sampling,
-                                n=spec.n, seed=spec.seed, stage="eval", run_id=run_id,
-                                batch_size=batch_size, progress=progress)
-        verified = verify_rollouts(store, gen.rollout_ids, spec, run_id=run_id,
-                                   verifier_fn=verifier_fn, progress=progress)
+        gen = generate_rollouts(
+            store,
+            backend,
+            prompts,
+            template=spec.template,
+            sampling=spec.sampling,
+            n=spec.n,
+            seed=spec.seed,
+            stage="eval",
+            run_id=run_id,
+            batch_size=batch_size,
+            progress=progress,
+        )
+        verified = verify_rollouts(
+            store, gen.rollout_ids, spec, run_id=run_id, verifier_fn=verifier_fn, progress=progress
+        )
         samples = load_samples(store, gen.rollout_ids, spec.verifier)
         _check_infra(samples, spec)
-        results = compute_results(samples, k_values=spec.k, cons_values=spec.cons, breakdowns=spec.breakdowns,
-                                  cluster=cluster, n_boot=n_boot, seed=spec.seed)
+        results = compute_results(
+            samples,
+            k_values=spec.k,
+            cons_values=spec.cons,
+            breakdowns=spec.breakdowns,
+            cluster=cluster,
+            n_boot=n_boot,
+            seed=spec.seed,
+        )
         if standings:
             from r1harness.evals.codeforces import rating_results
 
@@ -74,16 +109,21 @@ def run_eval(store, backend: Backend, spec: EvalSpec | str, *, limit: int | None
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         finish_run(store, run_id, status=status, error=f"{type(exc).__name__}: {exc}")
         raise
-    summary = {"generated": gen.generated, "verified": verified, **{r.metric: r.value for r in results
-                                                                    if r.breakdown is None}}
+    summary = {
+        "generated": gen.generated,
+        "verified": verified,
+        **{r.metric: r.value for r in results if r.breakdown is None},
+    }
     finish_run(store, run_id, summary=summary)
     return EvalOutcome(spec, run_id, backend.model, results, gen.generated, verified)
 
 
 def benchmark_prompts(store, spec: EvalSpec, limit: int | None):
     """The benchmark's prompts in source order (ingesting its manifest first when the store lacks it)."""
-    query = ("SELECT prompt_id, problem, answer, tests, metadata, domain, verifier FROM prompts "
-             "WHERE dataset = ? ORDER BY source_index NULLS LAST, prompt_id")
+    query = (
+        "SELECT prompt_id, problem, answer, tests, metadata, domain, verifier FROM prompts "
+        "WHERE dataset = ? ORDER BY source_index NULLS LAST, prompt_id"
+    )
     prompts = store.sql(query, [spec.dataset])
     if prompts.is_empty():
         from r1harness.ingest import ingest_manifest
@@ -96,13 +136,21 @@ def benchmark_prompts(store, spec: EvalSpec, limit: int | None):
     return prompts.head(limit) if limit else prompts
 
 
-def verify_rollouts(store, rollout_ids, spec: EvalSpec, *, run_id: str | None = None,
-                    verifier_fn: Callable | None = None, progress: bool = True) -> int:
+def verify_rollouts(
+    store,
+    rollout_ids,
+    spec: EvalSpec,
+    *,
+    run_id: str | None = None,
+    verifier_fn: Callable | None = None,
+    progress: bool = True,
+) -> int:
     """Score every rollout in `rollout_ids` that has no reward from `spec.verifier` (at the verifier's
     current version, when it declares one) or whose latest one was an infrastructure failure."""
     fn = verifier_fn or _get_verifier(spec.verifier)
     version = getattr(fn, "version", None) or (None if verifier_fn else _verifier_version(spec.verifier))
-    todo = store.sql("""
+    todo = store.sql(
+        """
         WITH wanted AS (SELECT unnest(?::VARCHAR[]) AS rollout_id),
         prior AS (
             SELECT rollout_id, count(*) AS attempts,
@@ -115,7 +163,9 @@ def verify_rollouts(store, rollout_ids, spec: EvalSpec, *, run_id: str | None = 
         FROM rollouts r JOIN wanted USING (rollout_id) JOIN prompts p USING (prompt_id)
         LEFT JOIN prior q USING (rollout_id)
         WHERE q.rollout_id IS NULL OR q.retry
-        ORDER BY r.prompt_id, r.sample_index""", [list(rollout_ids), spec.verifier, version, version])
+        ORDER BY r.prompt_id, r.sample_index""",
+        [list(rollout_ids), spec.verifier, version, version],
+    )
     bar = _progress(todo.height, progress, f"verify {spec.name}")
     written = 0
     try:
@@ -123,9 +173,16 @@ def verify_rollouts(store, rollout_ids, spec: EvalSpec, *, run_id: str | None = 
             chunk = todo.slice(start, VERIFY_CHUNK).to_dicts()
             verdicts = fn([r["completion"] for r in chunk], chunk, **spec.verifier_options)
             # Stored under the spec's verifier name, so lookups by name find it whatever the fn calls itself.
-            rows = [{**v.to_row(), "rollout_id": r["rollout_id"], "run_id": run_id, "verifier": spec.verifier,
-                     "reward_id": _reward_id(r["rollout_id"], spec.verifier, v.version, r["attempts"])}
-                    for r, v in zip(chunk, verdicts)]
+            rows = [
+                {
+                    **v.to_row(),
+                    "rollout_id": r["rollout_id"],
+                    "run_id": run_id,
+                    "verifier": spec.verifier,
+                    "reward_id": _reward_id(r["rollout_id"], spec.verifier, v.version, r["attempts"]),
+                }
+                for r, v in zip(chunk, verdicts)
+            ]
             written += store.append("rewards", rows).written
             if bar is not None:
                 bar.update(len(chunk))
@@ -135,16 +192,35 @@ def verify_rollouts(store, rollout_ids, spec: EvalSpec, *, run_id: str | None = 
     return written
 
 
-def write_results(store, spec: EvalSpec, model: str, run_id: str, results: list[MetricValue],
-                  n_problems: int, verifier_versions: list[str], limit: int | None) -> None:
+def write_results(
+    store,
+    spec: EvalSpec,
+    model: str,
+    run_id: str,
+    results: list[MetricValue],
+    n_problems: int,
+    verifier_versions: list[str],
+    limit: int | None,
+) -> None:
     protocol = {**spec.protocol(), "verifier_versions": verifier_versions, "limit": limit}
-    rows = [{"result_id": ids.content_id("eval_result", run_id, r.metric, r.breakdown), "run_id": run_id,
-             "model": model, "benchmark": spec.name, "benchmark_version": spec.benchmark_version,
-             "protocol": ids.canonical_json({**protocol, **(r.protocol_extra or {})}),
-             "metric": r.metric, "value": _finite(r.value),
-             "ci_low": _finite(r.ci_low), "ci_high": _finite(r.ci_high),
-             "n_problems": r.n_problems if r.n_problems is not None else n_problems,
-             "n_samples": r.n_samples, "breakdown": r.breakdown} for r in results]
+    rows = [
+        {
+            "result_id": ids.content_id("eval_result", run_id, r.metric, r.breakdown),
+            "run_id": run_id,
+            "model": model,
+            "benchmark": spec.name,
+            "benchmark_version": spec.benchmark_version,
+            "protocol": ids.canonical_json({**protocol, **(r.protocol_extra or {})}),
+            "metric": r.metric,
+            "value": _finite(r.value),
+            "ci_low": _finite(r.ci_low),
+            "ci_high": _finite(r.ci_high),
+            "n_problems": r.n_problems if r.n_problems is not None else n_problems,
+            "n_samples": r.n_samples,
+            "breakdown": r.breakdown,
+        }
+        for r in results
+    ]
     store.catalog_insert("eval_results", rows, on_conflict="replace")
 
 
@@ -162,9 +238,11 @@ def _check_infra(samples, spec: EvalSpec) -> None:
     total = samples.height
     infra = samples.filter(pl.col("status").is_in(["timeout", "error"])).height
     if total and infra / total > spec.max_infra_failure_rate:
-        raise EvalError(f"{spec.name}: {infra} of {total} samples ({infra / total:.1%}) could not be verified "
-                        f"(timeout/error), above max_infra_failure_rate={spec.max_infra_failure_rate}; fix the "
-                        "verifier/sandbox and re-run the same command: generation is not repeated")
+        raise EvalError(
+            f"{spec.name}: {infra} of {total} samples ({infra / total:.1%}) could not be verified "
+            f"(timeout/error), above max_infra_failure_rate={spec.max_infra_failure_rate}; fix the "
+            "verifier/sandbox and re-run the same command: generation is not repeated"
+        )
 
 
 def _get_verifier(name: str) -> Callable:

@@ -1,15 +1,15 @@
 """Benchmark specs: one YAML file per benchmark in `evals/`, loaded into a frozen `EvalSpec`.
 
-    name: aime24
-    version: 1                 # bump on any change that can move a number; stamped on every result
-    dataset: aime24            # the dataset manifest (datasets/aime24.yaml); ingested when missing
-    template: r1-math@1        # prompt template name@version (r1harness/generate/templates.py)
-    verifier: math             # verifier registry name (r1harness/verify/registry.py)
-    n: 64                      # samples per problem
-    k: [1, 4, 16, 64]          # pass@k values (each <= n)
-    cons: [64]                 # cons@k values (majority vote over the first k samples)
-    sampling: {temperature: 0.6, top_p: 0.95, max_tokens: 32768}
-    breakdowns: [subject, level]   # prompt metadata fields to report pass@1 by
+name: aime24
+version: 1                 # bump on any change that can move a number; stamped on every result
+dataset: aime24            # the dataset manifest (datasets/aime24.yaml); ingested when missing
+template: r1-math@1        # prompt template name@version (r1harness/generate/templates.py)
+verifier: math             # verifier registry name (r1harness/verify/registry.py)
+n: 64                      # samples per problem
+k: [1, 4, 16, 64]          # pass@k values (each <= n)
+cons: [64]                 # cons@k values (majority vote over the first k samples)
+sampling: {temperature: 0.6, top_p: 0.95, max_tokens: 32768}
+breakdowns: [subject, level]   # prompt metadata fields to report pass@1 by
 """
 
 from __future__ import annotations
@@ -24,8 +24,24 @@ from r1harness.generate.backend import SamplingParams
 from r1harness.store.ids import canonical_json, content_id
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SPEC_KEYS = {"name", "version", "description", "dataset", "template", "verifier", "verifier_options", "n",
-             "k", "cons", "sampling", "breakdowns", "seed", "max_infra_failure_rate", "rating", "notes"}
+SPEC_KEYS = {
+    "name",
+    "version",
+    "description",
+    "dataset",
+    "template",
+    "verifier",
+    "verifier_options",
+    "n",
+    "k",
+    "cons",
+    "sampling",
+    "breakdowns",
+    "seed",
+    "max_infra_failure_rate",
+    "rating",
+    "notes",
+}
 
 
 def evals_dir() -> Path:
@@ -65,8 +81,9 @@ class EvalSpec:
         for name, values in (("k", self.k), ("cons", self.cons)):
             bad = [v for v in values if not 1 <= v <= self.n]
             if bad:
-                raise ConfigError(f"{where}: {name} values {bad} must lie in 1..n (n={self.n}); raise n "
-                                  f"or drop them")
+                raise ConfigError(
+                    f"{where}: {name} values {bad} must lie in 1..n (n={self.n}); raise n or drop them"
+                )
         if 1 not in self.k:
             raise ConfigError(f"{where}: k must include 1 (pass@1 is the headline metric)")
         if not 0 <= self.max_infra_failure_rate <= 1:
@@ -76,7 +93,7 @@ class EvalSpec:
     def benchmark_version(self) -> str:
         return f"v{self.version}"
 
-    def with_overrides(self, *, n: int | None = None, max_tokens: int | None = None) -> "EvalSpec":
+    def with_overrides(self, *, n: int | None = None, max_tokens: int | None = None) -> EvalSpec:
         """A copy with n / max_tokens changed. With a smaller n, k and cons values above it become n
         (e.g. the AIME spec's cons@64 becomes cons@8 with n=8); the new protocol is stamped on results."""
         from dataclasses import replace
@@ -85,16 +102,29 @@ class EvalSpec:
         if max_tokens is not None:
             spec = replace(spec, sampling=replace(spec.sampling, max_tokens=max_tokens))
         if n is not None:
-            spec = replace(spec, n=n, k=tuple(sorted({min(v, n) for v in spec.k})),
-                           cons=tuple(sorted({min(v, n) for v in spec.cons})))
+            spec = replace(
+                spec,
+                n=n,
+                k=tuple(sorted({min(v, n) for v in spec.k})),
+                cons=tuple(sorted({min(v, n) for v in spec.cons})),
+            )
         return spec
 
     def protocol(self) -> dict[str, Any]:
         """Everything that decides the numbers; stamped as JSON on every eval result."""
-        return {"benchmark": self.name, "version": self.version, "dataset": self.dataset,
-                "template": self.template, "verifier": self.verifier,
-                "verifier_options": self.verifier_options, "n": self.n, "k": list(self.k),
-                "cons": list(self.cons), "sampling": self.sampling.to_dict(), "seed": self.seed}
+        return {
+            "benchmark": self.name,
+            "version": self.version,
+            "dataset": self.dataset,
+            "template": self.template,
+            "verifier": self.verifier,
+            "verifier_options": self.verifier_options,
+            "n": self.n,
+            "k": list(self.k),
+            "cons": list(self.cons),
+            "sampling": self.sampling.to_dict(),
+            "seed": self.seed,
+        }
 
     def protocol_id(self) -> str:
         return content_id("protocol", self.protocol())[:12]
@@ -126,13 +156,23 @@ def spec_from_dict(raw: dict[str, Any], *, origin: str = "", default_name: str =
         raise ConfigError(f"{where}: sampling: {exc}") from None
     try:
         return EvalSpec(
-            name=str(raw.get("name") or default_name), version=int(raw["version"]), dataset=str(raw["dataset"]),
-            template=str(raw["template"]), verifier=str(raw["verifier"]), n=int(raw.get("n", 1)),
-            k=_ints(raw.get("k", [1]), where, "k"), cons=_ints(raw.get("cons", []), where, "cons"),
-            sampling=sampling, breakdowns=tuple(raw.get("breakdowns") or ()),
-            verifier_options=dict(raw.get("verifier_options") or {}), seed=int(raw.get("seed", 0)),
+            name=str(raw.get("name") or default_name),
+            version=int(raw["version"]),
+            dataset=str(raw["dataset"]),
+            template=str(raw["template"]),
+            verifier=str(raw["verifier"]),
+            n=int(raw.get("n", 1)),
+            k=_ints(raw.get("k", [1]), where, "k"),
+            cons=_ints(raw.get("cons", []), where, "cons"),
+            sampling=sampling,
+            breakdowns=tuple(raw.get("breakdowns") or ()),
+            verifier_options=dict(raw.get("verifier_options") or {}),
+            seed=int(raw.get("seed", 0)),
             max_infra_failure_rate=float(raw.get("max_infra_failure_rate", 0.02)),
-            rating=dict(raw.get("rating") or {}), description=str(raw.get("description", "")), origin=origin)
+            rating=dict(raw.get("rating") or {}),
+            description=str(raw.get("description", "")),
+            origin=origin,
+        )
     except (TypeError, ValueError) as exc:
         if isinstance(exc, ConfigError):
             raise

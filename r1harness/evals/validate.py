@@ -10,9 +10,9 @@ The function takes a path and returns a list of problems (empty when the file is
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from r1harness.errors import ConfigError, R1HarnessError
 
@@ -103,7 +103,9 @@ def _check_verifier(path: Path, name: str) -> list[str]:
         return []  # the verifier registry is not installed in this tree: nothing to check against
     known = getattr(registry, "VERIFIERS", None) or getattr(registry, "REGISTRY", None)
     if isinstance(known, dict):
-        return [] if name in known else [f"{path}: verifier {name!r} is not registered; known: {sorted(known)}"]
+        return (
+            [] if name in known else [f"{path}: verifier {name!r} is not registered; known: {sorted(known)}"]
+        )
     return []
 
 
@@ -120,9 +122,13 @@ def _check_dataset(path: Path, spec) -> list[str]:
     fields = set(manifest.metadata or [])
     missing = [b for b in spec.breakdowns if manifest.metadata is not None and b not in fields]
     if missing:
-        problems.append(f"{path}: breakdowns {missing} are not metadata fields of manifest {manifest.name} "
-                        f"(it keeps {sorted(fields)})")
+        problems.append(
+            f"{path}: breakdowns {missing} are not metadata fields of manifest {manifest.name} "
+            f"(it keeps {sorted(fields)})"
+        )
     if manifest.verifier and manifest.verifier != spec.verifier:
-        problems.append(f"{path}: verifier {spec.verifier!r} differs from manifest {manifest.name}'s "
-                        f"{manifest.verifier!r}; set them equal or explain in the spec")
+        problems.append(
+            f"{path}: verifier {spec.verifier!r} differs from manifest {manifest.name}'s "
+            f"{manifest.verifier!r}; set them equal or explain in the spec"
+        )
     return problems

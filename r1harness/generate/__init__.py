@@ -20,8 +20,17 @@ from r1harness.generate.backend import (
 from r1harness.generate.templates import TEMPLATES, PromptTemplate, get_template
 
 __all__ = [
-    "BACKENDS", "Backend", "Completion", "GenerationError", "GenerationRequest", "SamplingParams",
-    "get_backend", "TEMPLATES", "PromptTemplate", "get_template", "generate_rollouts",
+    "BACKENDS",
+    "Backend",
+    "Completion",
+    "GenerationError",
+    "GenerationRequest",
+    "SamplingParams",
+    "get_backend",
+    "TEMPLATES",
+    "PromptTemplate",
+    "get_template",
+    "generate_rollouts",
 ]
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, Union
+from typing import Any, Protocol
 
 from r1harness.errors import ConfigError, R1HarnessError
 
 Messages = list[dict[str, str]]
-Prompt = Union[str, Messages]  # raw text, or chat messages the backend renders with its chat template
+Prompt = str | Messages  # raw text, or chat messages the backend renders with its chat template
 
 FINISH_REASONS = ("stop", "length", "error")
 
@@ -50,7 +50,7 @@ class SamplingParams:
         return self.temperature == 0
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> "SamplingParams":
+    def from_dict(cls, data: dict[str, Any] | None) -> SamplingParams:
         data = dict(data or {})
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(data) - known)

@@ -12,14 +12,14 @@ The script is one of:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Union
 
 from r1harness import __version__
 from r1harness.errors import ConfigError
 from r1harness.generate.backend import Completion, GenerationRequest, Prompt, SamplingParams, render_plain
 
-Script = Union[Callable[[str, int], str], dict, str]
+Script = Callable[[str, int], str] | dict | str
 
 
 class FakeBackend:
@@ -64,23 +64,30 @@ def _compile(script: Script, default: str | None) -> Callable[[str, int], str]:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"fake backend script {path}: invalid JSON at line {exc.lineno}: {exc.msg}") \
-                from exc
+            raise ConfigError(
+                f"fake backend script {path}: invalid JSON at line {exc.lineno}: {exc.msg}"
+            ) from exc
         return _compile(data.get("responses", {}), data.get("default", default))
     if isinstance(script, dict):
-        table = {k: [v] if isinstance(v, str) else list(v) for k, v in script.items()}
-        for key, items in table.items():
-            if not items:
-                raise ConfigError(f"fake backend script: responses for {key!r} are empty")
-
-        def lookup(prompt: str, index: int) -> str:
-            for key, items in table.items():
-                if key in prompt:
-                    return items[index % len(items)]
-            if default is None:
-                raise ConfigError(f"fake backend script has no response for prompt {prompt[:80]!r} "
-                                  "and no default")
-            return default
-
-        return lookup
+        return _lookup_table(script, default)
     raise ConfigError(f"fake backend script must be a callable, dict, JSON path or 'echo', not {script!r}")
+
+
+def _lookup_table(script: dict, default: str | None) -> Callable[[str, int], str]:
+    """First response list whose key occurs in the prompt; the index-th item, cycling."""
+    table = {k: [v] if isinstance(v, str) else list(v) for k, v in script.items()}
+    for key, items in table.items():
+        if not items:
+            raise ConfigError(f"fake backend script: responses for {key!r} are empty")
+
+    def lookup(prompt: str, index: int) -> str:
+        for key, items in table.items():
+            if key in prompt:
+                return items[index % len(items)]
+        if default is None:
+            raise ConfigError(
+                f"fake backend script has no response for prompt {prompt[:80]!r} and no default"
+            )
+        return default
+
+    return lookup

@@ -24,9 +24,17 @@ from r1harness.generate.backend import (
 class TransformersBackend:
     name = "transformers"
 
-    def __init__(self, model: str, *, device: str | None = None, dtype: str | None = None,
-                 batch_size: int = 16, trust_remote_code: bool = False, model_obj: Any = None,
-                 tokenizer: Any = None):
+    def __init__(
+        self,
+        model: str,
+        *,
+        device: str | None = None,
+        dtype: str | None = None,
+        batch_size: int = 16,
+        trust_remote_code: bool = False,
+        model_obj: Any = None,
+        tokenizer: Any = None,
+    ):
         import torch
         import transformers
 
@@ -36,11 +44,16 @@ class TransformersBackend:
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         try:
             self.tokenizer = tokenizer or transformers.AutoTokenizer.from_pretrained(
-                self.model, trust_remote_code=trust_remote_code)
-            torch_dtype = getattr(torch, dtype) if dtype else (
-                torch.bfloat16 if self.device.startswith("cuda") else torch.float32)
+                self.model, trust_remote_code=trust_remote_code
+            )
+            torch_dtype = (
+                getattr(torch, dtype)
+                if dtype
+                else (torch.bfloat16 if self.device.startswith("cuda") else torch.float32)
+            )
             self.lm = model_obj or transformers.AutoModelForCausalLM.from_pretrained(
-                self.model, dtype=torch_dtype, trust_remote_code=trust_remote_code)
+                self.model, dtype=torch_dtype, trust_remote_code=trust_remote_code
+            )
         except (OSError, ValueError) as exc:
             raise GenerationError(f"transformers backend cannot load model {self.model!r}: {exc}") from exc
         self.lm.to(self.device).eval()
@@ -53,19 +66,22 @@ class TransformersBackend:
         if isinstance(prompt, str):
             return prompt
         if not getattr(self.tokenizer, "chat_template", None):
-            raise ConfigError(f"model {self.model!r} has no chat template; use a raw template "
-                              "(e.g. --template plain@1 or qa@1) or a model with one")
+            raise ConfigError(
+                f"model {self.model!r} has no chat template; use a raw template "
+                "(e.g. --template plain@1 or qa@1) or a model with one"
+            )
         return self.tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
 
     def generate(self, requests: list[GenerationRequest], sampling: SamplingParams) -> list[list[Completion]]:
-        items = [(r, self.render(r.prompt), isinstance(r.prompt, str), i)
-                 for r in requests for i in r.indices]
+        items = [
+            (r, self.render(r.prompt), isinstance(r.prompt, str), i) for r in requests for i in r.indices
+        ]
         texts: list[Completion] = []
         for start in range(0, len(items), self.batch_size):
-            texts.extend(self._generate_batch(items[start:start + self.batch_size], sampling))
+            texts.extend(self._generate_batch(items[start : start + self.batch_size], sampling))
         out, pos = [], 0
         for r in requests:
-            out.append(texts[pos:pos + r.n])
+            out.append(texts[pos : pos + r.n])
             pos += r.n
         return out
 
@@ -75,23 +91,29 @@ class TransformersBackend:
         req, _, raw, index = items[0]
         if req.seed is not None:
             torch.manual_seed(req.sample_seed(index))
-        enc = self.tokenizer([text for _, text, _, _ in items], return_tensors="pt", padding=True,
-                             add_special_tokens=raw)
+        enc = self.tokenizer(
+            [text for _, text, _, _ in items], return_tensors="pt", padding=True, add_special_tokens=raw
+        )
         prompt_counts = enc["attention_mask"].sum(dim=1).tolist()  # on the CPU, before the transfer
         enc = enc.to(self.device)
         with torch.inference_mode():
             seqs = self.lm.generate(**enc, **self._generate_kwargs(sampling))
-        generated = seqs[:, enc["input_ids"].shape[1]:].cpu().tolist()  # one device->host copy per batch
+        generated = seqs[:, enc["input_ids"].shape[1] :].cpu().tolist()  # one device->host copy per batch
         lengths = [_generated_length(g, self._eos_ids, self.tokenizer.pad_token_id) for g in generated]
-        texts = self.tokenizer.batch_decode([g[:n] for g, (n, _) in zip(generated, lengths)],
-                                            skip_special_tokens=True)
-        return [self._completion(text, n, eos, prompt_counts[row], sampling)
-                for row, (text, (n, eos)) in enumerate(zip(texts, lengths))]
+        texts = self.tokenizer.batch_decode(
+            [g[:n] for g, (n, _) in zip(generated, lengths)], skip_special_tokens=True
+        )
+        return [
+            self._completion(text, n, eos, prompt_counts[row], sampling)
+            for row, (text, (n, eos)) in enumerate(zip(texts, lengths))
+        ]
 
     def _generate_kwargs(self, sampling: SamplingParams) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"max_new_tokens": sampling.max_tokens,
-                                  "pad_token_id": self.tokenizer.pad_token_id,
-                                  "do_sample": not sampling.greedy}
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": sampling.max_tokens,
+            "pad_token_id": self.tokenizer.pad_token_id,
+            "do_sample": not sampling.greedy,
+        }
         if not sampling.greedy:
             # top_k=0 turns off transformers' default top-k of 50, which vLLM and OpenAI do not apply.
             kwargs.update(temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k or 0)
@@ -100,8 +122,9 @@ class TransformersBackend:
         return kwargs
 
     @staticmethod
-    def _completion(text: str, length: int, hit_eos: bool, prompt_tokens: int,
-                    sampling: SamplingParams) -> Completion:
+    def _completion(
+        text: str, length: int, hit_eos: bool, prompt_tokens: int, sampling: SamplingParams
+    ) -> Completion:
         text, hit_stop = truncate_at_stop(text, sampling.stop)
         if hit_eos or hit_stop:
             finish = "stop"

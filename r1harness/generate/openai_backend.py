@@ -35,11 +35,22 @@ class OpenAIBackend:
     name = "openai"
     version = __version__
 
-    def __init__(self, model: str, *, base_url: str | None = None, api_key: str | None = None,
-                 concurrency: int = 16, max_retries: int = 6, timeout_s: float = 600.0,
-                 backoff_s: float = 1.0, max_backoff_s: float = 60.0):
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        concurrency: int = 16,
+        max_retries: int = 6,
+        timeout_s: float = 600.0,
+        backoff_s: float = 1.0,
+        max_backoff_s: float = 60.0,
+    ):
         self.model = model
-        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or "http://localhost:8000/v1").rstrip("/")
+        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or "http://localhost:8000/v1").rstrip(
+            "/"
+        )
         self.api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
         self.concurrency, self.max_retries, self.timeout_s = concurrency, max_retries, timeout_s
         self.backoff_s, self.max_backoff_s = backoff_s, max_backoff_s
@@ -54,13 +65,18 @@ class OpenAIBackend:
             flat = list(pool.map(lambda job: self._one(job[0], job[1], sampling), jobs))
         out, pos = [], 0
         for req in requests:
-            out.append(flat[pos:pos + req.n])
+            out.append(flat[pos : pos + req.n])
             pos += req.n
         return out
 
     def _one(self, req: GenerationRequest, index: int, sampling: SamplingParams) -> Completion:
-        body: dict[str, Any] = {"model": self.model, "n": 1, "temperature": sampling.temperature,
-                                "top_p": sampling.top_p, "max_tokens": sampling.max_tokens}
+        body: dict[str, Any] = {
+            "model": self.model,
+            "n": 1,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "max_tokens": sampling.max_tokens,
+        }
         if sampling.stop:
             body["stop"] = list(sampling.stop)
         if sampling.top_k:
@@ -80,8 +96,12 @@ class OpenAIBackend:
         data = json.dumps(body).encode("utf-8")
         last_error = ""
         for attempt in range(self.max_retries + 1):
-            request = urllib.request.Request(url, data=data, method="POST", headers={
-                "Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"})
+            request = urllib.request.Request(
+                url,
+                data=data,
+                method="POST",
+                headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"},
+            )
             retry_after = None
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout_s) as resp:
@@ -95,8 +115,10 @@ class OpenAIBackend:
                 last_error = f"{type(exc).__name__}: {exc}"
             if attempt < self.max_retries:
                 time.sleep(self._delay(attempt, retry_after))
-        raise GenerationError(f"{url} failed after {self.max_retries + 1} attempts; last error: {last_error}. "
-                              "Is the server up (check --base-url)?")
+        raise GenerationError(
+            f"{url} failed after {self.max_retries + 1} attempts; last error: {last_error}. "
+            "Is the server up (check --base-url)?"
+        )
 
     def _delay(self, attempt: int, retry_after: str | None) -> float:
         if retry_after:
@@ -104,7 +126,7 @@ class OpenAIBackend:
                 return min(float(retry_after), self.max_backoff_s)
             except ValueError:
                 pass
-        return min(self.backoff_s * 2 ** attempt, self.max_backoff_s) * (0.5 + random.random() / 2)
+        return min(self.backoff_s * 2**attempt, self.max_backoff_s) * (0.5 + random.random() / 2)
 
 
 def _completion(reply: dict) -> Completion:

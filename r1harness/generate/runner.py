@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from r1harness.generate.backend import Backend, GenerationRequest, SamplingParams
 from r1harness.generate.templates import PromptTemplate, get_template
@@ -24,14 +25,18 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class GenerateSummary:
     prompts: int
-    wanted: int       # rollouts the run asked for (prompts x n)
-    existing: int     # already in the store: skipped
-    generated: int    # written by this call
+    wanted: int  # rollouts the run asked for (prompts x n)
+    existing: int  # already in the store: skipped
+    generated: int  # written by this call
     rollout_ids: tuple[str, ...]  # every wanted id, in (prompt, sample_index) order
 
     def to_dict(self) -> dict[str, Any]:
-        return {"prompts": self.prompts, "wanted": self.wanted, "existing": self.existing,
-                "generated": self.generated}
+        return {
+            "prompts": self.prompts,
+            "wanted": self.wanted,
+            "existing": self.existing,
+            "generated": self.generated,
+        }
 
 
 @dataclass(frozen=True)
@@ -42,17 +47,28 @@ class _Planned:
     rollout_ids: tuple[str, ...]
 
 
-def plan_rollout_ids(prompt_ids: Iterable[str], *, model: str, template: str, sampling: SamplingParams,
-                     seed: int, n: int) -> dict[str, list[str]]:
+def plan_rollout_ids(
+    prompt_ids: Iterable[str], *, model: str, template: str, sampling: SamplingParams, seed: int, n: int
+) -> dict[str, list[str]]:
     """The ids of the first `n` rollouts of each prompt under this protocol."""
     key = ids.canonical_json(sampling.to_dict())
     return {pid: [ids.rollout_id(pid, model, template, key, seed, i) for i in range(n)] for pid in prompt_ids}
 
 
-def generate_rollouts(store, backend: Backend, prompts, *, template: str | PromptTemplate = "r1-math@1",
-                      sampling: SamplingParams | None = None, n: int = 1, seed: int = 0,
-                      stage: str = "generate", run_id: str | None = None, batch_size: int = 32,
-                      progress: bool = True) -> GenerateSummary:
+def generate_rollouts(
+    store,
+    backend: Backend,
+    prompts,
+    *,
+    template: str | PromptTemplate = "r1-math@1",
+    sampling: SamplingParams | None = None,
+    n: int = 1,
+    seed: int = 0,
+    stage: str = "generate",
+    run_id: str | None = None,
+    batch_size: int = 32,
+    progress: bool = True,
+) -> GenerateSummary:
     """Generate the missing rollouts of `prompts` (rows with prompt_id, problem[, metadata]) into the store.
 
     `batch_size` counts prompts per backend call; each call's rollouts are one atomic append.
@@ -60,10 +76,20 @@ def generate_rollouts(store, backend: Backend, prompts, *, template: str | Promp
     tmpl = template if isinstance(template, PromptTemplate) else get_template(template)
     sampling = sampling or SamplingParams()
     rows = _prompt_rows(prompts)
-    planned_ids = plan_rollout_ids([r["prompt_id"] for r in rows], model=backend.model, template=tmpl.key,
-                                   sampling=sampling, seed=seed, n=n)
-    plan = [_Planned(r["prompt_id"], r["problem"], _metadata(r.get("metadata")),
-                     tuple(planned_ids[r["prompt_id"]])) for r in rows]
+    planned_ids = plan_rollout_ids(
+        [r["prompt_id"] for r in rows],
+        model=backend.model,
+        template=tmpl.key,
+        sampling=sampling,
+        seed=seed,
+        n=n,
+    )
+    plan = [
+        _Planned(
+            r["prompt_id"], r["problem"], _metadata(r.get("metadata")), tuple(planned_ids[r["prompt_id"]])
+        )
+        for r in rows
+    ]
     all_ids = tuple(i for p in plan for i in p.rollout_ids)
     existing = store.existing_ids("rollouts", all_ids) if all_ids else set()
     todo = [(p, [i for i, rid in enumerate(p.rollout_ids) if rid not in existing]) for p in plan]
@@ -72,7 +98,7 @@ def generate_rollouts(store, backend: Backend, prompts, *, template: str | Promp
     bar = _progress(sum(len(m) for _, m in todo), progress, f"generate {backend.model}")
     try:
         for start in range(0, len(todo), batch_size):
-            chunk = todo[start:start + batch_size]
+            chunk = todo[start : start + batch_size]
             rows_out = _generate_chunk(backend, tmpl, chunk, sampling, seed, stage, run_id)
             written += store.append("rollouts", rows_out).written
             if bar is not None:
@@ -80,30 +106,56 @@ def generate_rollouts(store, backend: Backend, prompts, *, template: str | Promp
     finally:
         if bar is not None:
             bar.close()
-    return GenerateSummary(len(plan), len(all_ids), len(all_ids) - sum(len(m) for _, m in todo), written,
-                           all_ids)
+    return GenerateSummary(
+        len(plan), len(all_ids), len(all_ids) - sum(len(m) for _, m in todo), written, all_ids
+    )
 
 
-def _generate_chunk(backend: Backend, tmpl: PromptTemplate, chunk, sampling: SamplingParams, seed: int,
-                    stage: str, run_id: str | None) -> list[dict]:
-    requests = [GenerationRequest(tmpl.render(p.problem, p.metadata), n=len(missing), seed=seed,
-                                  sample_indices=tuple(missing)) for p, missing in chunk]
+def _generate_chunk(
+    backend: Backend,
+    tmpl: PromptTemplate,
+    chunk,
+    sampling: SamplingParams,
+    seed: int,
+    stage: str,
+    run_id: str | None,
+) -> list[dict]:
+    requests = [
+        GenerationRequest(
+            tmpl.render(p.problem, p.metadata), n=len(missing), seed=seed, sample_indices=tuple(missing)
+        )
+        for p, missing in chunk
+    ]
     results = backend.generate(requests, sampling)
     sampling_json = ids.canonical_json(sampling.to_dict())
     rows = []
     for (p, missing), req, completions in zip(chunk, requests, results):
         if len(completions) != len(missing):
-            raise RuntimeError(f"backend {backend.name} returned {len(completions)} completions for "
-                               f"{len(missing)} requested")
+            raise RuntimeError(
+                f"backend {backend.name} returned {len(completions)} completions for {len(missing)} requested"
+            )
         prompt_text = backend.render(req.prompt)
         for index, comp in zip(missing, completions):
-            rows.append({
-                "rollout_id": p.rollout_ids[index], "prompt_id": p.prompt_id, "run_id": run_id,
-                "model": backend.model, "template": tmpl.key, "sampling": sampling_json, "seed": seed,
-                "sample_index": index, "stage": stage, "prompt_text": prompt_text, "completion": comp.text,
-                "prompt_tokens": comp.prompt_tokens, "completion_tokens": comp.completion_tokens,
-                "finish_reason": comp.finish_reason, "backend": backend.name,
-                "backend_version": str(backend.version)})
+            rows.append(
+                {
+                    "rollout_id": p.rollout_ids[index],
+                    "prompt_id": p.prompt_id,
+                    "run_id": run_id,
+                    "model": backend.model,
+                    "template": tmpl.key,
+                    "sampling": sampling_json,
+                    "seed": seed,
+                    "sample_index": index,
+                    "stage": stage,
+                    "prompt_text": prompt_text,
+                    "completion": comp.text,
+                    "prompt_tokens": comp.prompt_tokens,
+                    "completion_tokens": comp.completion_tokens,
+                    "finish_reason": comp.finish_reason,
+                    "backend": backend.name,
+                    "backend_version": str(backend.version),
+                }
+            )
     return rows
 
 

@@ -16,9 +16,9 @@ from r1harness.generate.backend import Prompt
 class PromptTemplate:
     name: str
     version: int
-    user: str                 # str.format template; fields: problem, and any key of the row's metadata
+    user: str  # str.format template; fields: problem, and any key of the row's metadata
     system: str | None = None
-    raw: bool = False         # True: send `user` as plain text, no chat template
+    raw: bool = False  # True: send `user` as plain text, no chat template
     doc: str = ""
 
     @property
@@ -30,8 +30,9 @@ class PromptTemplate:
         try:
             text = self.user.format(**fields)
         except KeyError as exc:
-            raise ConfigError(f"template {self.key} needs field {exc} that this prompt row lacks "
-                              f"(fields: {sorted(fields)})") from exc
+            raise ConfigError(
+                f"template {self.key} needs field {exc} that this prompt row lacks (fields: {sorted(fields)})"
+            ) from exc
         if self.raw:
             return text
         messages = [{"role": "system", "content": self.system}] if self.system else []
@@ -39,28 +40,47 @@ class PromptTemplate:
 
 
 _R1_MATH = "{problem}\nPlease reason step by step, and put your final answer within \\boxed{{}}."
-_R1_CODE = ("{problem}\n\nWrite a complete Python 3 program that reads from standard input and writes to "
-            "standard output. Think step by step, then give the final program in one ```python code block.")
-_HUMANEVAL = ("Complete the following Python function. Give the whole function, including the signature, in "
-              "one ```python code block.\n\n```python\n{problem}```")
-_R1_ZERO = ("A conversation between User and Assistant. The user asks a question, and the Assistant solves "
-            "it. The assistant first thinks about the reasoning process in the mind and then provides the "
-            "user with the answer. The reasoning process and answer are enclosed within <think> </think> and "
-            "<answer> </answer> tags, respectively, i.e., <think> reasoning process here </think> <answer> "
-            "answer here </answer>. User: {problem}. Assistant:")
+_R1_CODE = (
+    "{problem}\n\nWrite a complete Python 3 program that reads from standard input and writes to "
+    "standard output. Think step by step, then give the final program in one ```python code block."
+)
+_HUMANEVAL = (
+    "Complete the following Python function. Give the whole function, including the signature, in "
+    "one ```python code block.\n\n```python\n{problem}```"
+)
+_R1_ZERO = (
+    "A conversation between User and Assistant. The user asks a question, and the Assistant solves "
+    "it. The assistant first thinks about the reasoning process in the mind and then provides the "
+    "user with the answer. The reasoning process and answer are enclosed within <think> </think> and "
+    "<answer> </answer> tags, respectively, i.e., <think> reasoning process here </think> <answer> "
+    "answer here </answer>. User: {problem}. Assistant:"
+)
 
-TEMPLATES: dict[str, PromptTemplate] = {t.key: t for t in (
-    PromptTemplate("r1-math", 1, _R1_MATH, doc="DeepSeek-R1's math evaluation prompt (chat)"),
-    PromptTemplate("r1-code", 1, _R1_CODE, doc="stdin/stdout programming problem (chat)"),
-    PromptTemplate("humaneval", 1, _HUMANEVAL, doc="complete a Python function (chat)"),
-    PromptTemplate("r1-zero", 1, _R1_ZERO, raw=True, doc="the R1-Zero training template (raw text)"),
-    PromptTemplate("plain", 1, "{problem}", raw=True, doc="the problem as is (raw text)"),
-    PromptTemplate("chat", 1, "{problem}", doc="the problem as one user message (chat)"),
-    PromptTemplate("user-assistant", 1, "User: {problem}. Assistant:", raw=True,
-                   doc="the plain layout of r1harness/train/templates.py plain@1 (raw text; tiny pipeline)"),
-    PromptTemplate("qa", 1, "Question: {problem}\nAnswer:", raw=True,
-                   doc="lm-eval's zero-shot gsm8k layout (raw text), for side-by-side checks"),
-)}
+TEMPLATES: dict[str, PromptTemplate] = {
+    t.key: t
+    for t in (
+        PromptTemplate("r1-math", 1, _R1_MATH, doc="DeepSeek-R1's math evaluation prompt (chat)"),
+        PromptTemplate("r1-code", 1, _R1_CODE, doc="stdin/stdout programming problem (chat)"),
+        PromptTemplate("humaneval", 1, _HUMANEVAL, doc="complete a Python function (chat)"),
+        PromptTemplate("r1-zero", 1, _R1_ZERO, raw=True, doc="the R1-Zero training template (raw text)"),
+        PromptTemplate("plain", 1, "{problem}", raw=True, doc="the problem as is (raw text)"),
+        PromptTemplate("chat", 1, "{problem}", doc="the problem as one user message (chat)"),
+        PromptTemplate(
+            "user-assistant",
+            1,
+            "User: {problem}. Assistant:",
+            raw=True,
+            doc="the plain layout of r1harness/train/templates.py plain@1 (raw text; tiny pipeline)",
+        ),
+        PromptTemplate(
+            "qa",
+            1,
+            "Question: {problem}\nAnswer:",
+            raw=True,
+            doc="lm-eval's zero-shot gsm8k layout (raw text), for side-by-side checks",
+        ),
+    )
+}
 
 
 def get_template(key: str) -> PromptTemplate:

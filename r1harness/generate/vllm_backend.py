@@ -26,8 +26,10 @@ class VLLMBackend:
         try:
             import vllm
         except ImportError as exc:
-            raise ConfigError("the vllm backend needs vLLM: pip install -c constraints-vllm.txt "
-                              "'r1harness[vllm]' on a GPU machine (or use --backend transformers)") from exc
+            raise ConfigError(
+                "the vllm backend needs vLLM: pip install -c constraints-vllm.txt "
+                "'r1harness[vllm]' on a GPU machine (or use --backend transformers)"
+            ) from exc
         self.version = vllm.__version__
         self.model = str(model)
         engine_kwargs.setdefault("enable_prefix_caching", True)
@@ -50,15 +52,22 @@ class VLLMBackend:
             text = self.render(req.prompt)
             for index in req.indices:
                 prompts.append(text)
-                params.append(VSamplingParams(
-                    n=1, temperature=sampling.temperature, top_p=sampling.top_p,
-                    top_k=sampling.top_k or -1, max_tokens=sampling.max_tokens, stop=list(sampling.stop),
-                    seed=req.sample_seed(index)))
+                params.append(
+                    VSamplingParams(
+                        n=1,
+                        temperature=sampling.temperature,
+                        top_p=sampling.top_p,
+                        top_k=sampling.top_k or -1,
+                        max_tokens=sampling.max_tokens,
+                        stop=list(sampling.stop),
+                        seed=req.sample_seed(index),
+                    )
+                )
         outputs = self.llm.generate(prompts, params, use_tqdm=False)
         flat = [_completion(o) for o in outputs]
         out, pos = [], 0
         for req in requests:
-            out.append(flat[pos:pos + req.n])
+            out.append(flat[pos : pos + req.n])
             pos += req.n
         return out
 

@@ -1,17 +1,17 @@
 """Dataset manifests (`datasets/<name>.yaml`): where a dataset comes from and how its fields map.
 
-    name: aime24
-    version: 1
-    domain: math            # math | code | science | general
-    split: test
-    verifier: math
-    source:
-      path: "{data}/aime24/aime24.jsonl"     # {data} = $R1H_DATA_DIR or ../shared/data beside the repo
-      hub: {id: HuggingFaceH4/aime_2024, split: train, revision: main}
-      # or: generator: "r1harness.tasks.arithmetic:generate", params: {n: 100, seed: 0}
-    fields: {problem: problem, answer: answer}   # prompts column <- source column
-    normalize: {answer: [integer]}               # see normalize.NORMALIZERS
-    metadata: [id, url]                          # source columns kept in `metadata` (default: all others)
+name: aime24
+version: 1
+domain: math            # math | code | science | general
+split: test
+verifier: math
+source:
+  path: "{data}/aime24/aime24.jsonl"     # {data} = $R1H_DATA_DIR or ../shared/data beside the repo
+  hub: {id: HuggingFaceH4/aime_2024, split: train, revision: main}
+  # or: generator: "r1harness.tasks.arithmetic:generate", params: {n: 100, seed: 0}
+fields: {problem: problem, answer: answer}   # prompts column <- source column
+normalize: {answer: [integer]}               # see normalize.NORMALIZERS
+metadata: [id, url]                          # source columns kept in `metadata` (default: all others)
 """
 
 from __future__ import annotations
@@ -27,8 +27,19 @@ from r1harness.yaml_files import read_yaml_mapping, resolve_named_yaml
 
 DOMAINS = ("math", "code", "science", "general")
 MAPPABLE = ("problem", "answer", "tests")
-MANIFEST_KEYS = {"name", "version", "description", "domain", "split", "verifier", "source", "fields",
-                 "normalize", "metadata", "notes"}
+MANIFEST_KEYS = {
+    "name",
+    "version",
+    "description",
+    "domain",
+    "split",
+    "verifier",
+    "source",
+    "fields",
+    "normalize",
+    "metadata",
+    "notes",
+}
 SOURCE_KEYS = {"path", "hub", "generator", "params"}
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_DIR = REPO_ROOT / "datasets"
@@ -68,8 +79,9 @@ class Manifest:
         for key, names in self.normalize.items():
             for n in names:
                 if n not in NORMALIZERS:
-                    raise ConfigError(f"{where}: normalize.{key}: unknown normaliser {n!r}; "
-                                      f"known: {sorted(NORMALIZERS)}")
+                    raise ConfigError(
+                        f"{where}: normalize.{key}: unknown normaliser {n!r}; known: {sorted(NORMALIZERS)}"
+                    )
 
     @property
     def local_path(self) -> Path | None:
@@ -83,14 +95,23 @@ def load_manifest(name_or_path: str | os.PathLike) -> Manifest:
     raw = read_yaml_mapping(path, "a manifest")
     unknown = set(raw) - MANIFEST_KEYS
     if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)}; manifest keys are {sorted(MANIFEST_KEYS)}")
+        raise ConfigError(
+            f"{path}: unknown key(s) {sorted(unknown)}; manifest keys are {sorted(MANIFEST_KEYS)}"
+        )
     normalize = {k: [v] if isinstance(v, str) else list(v) for k, v in (raw.get("normalize") or {}).items()}
     return Manifest(
-        name=raw.get("name") or path.stem, domain=raw.get("domain", "math"), split=raw.get("split"),
-        verifier=raw.get("verifier"), version=int(raw.get("version", 1)),
-        description=raw.get("description", ""), source=raw.get("source") or {},
-        fields=raw.get("fields") or {}, normalize=normalize, metadata=raw.get("metadata"),
-        notes=raw.get("notes", ""), origin=str(path),
+        name=raw.get("name") or path.stem,
+        domain=raw.get("domain", "math"),
+        split=raw.get("split"),
+        verifier=raw.get("verifier"),
+        version=int(raw.get("version", 1)),
+        description=raw.get("description", ""),
+        source=raw.get("source") or {},
+        fields=raw.get("fields") or {},
+        normalize=normalize,
+        metadata=raw.get("metadata"),
+        notes=raw.get("notes", ""),
+        origin=str(path),
     )
 
 

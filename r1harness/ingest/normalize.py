@@ -9,7 +9,8 @@ from __future__ import annotations
 import ast
 import json
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def as_text(value: Any) -> str:

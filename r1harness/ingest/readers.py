@@ -20,21 +20,26 @@ def detect_kind(source: str) -> str:
     if path.is_dir():
         if any((path / name).exists() for name in ("dataset_info.json", "state.json", "dataset_dict.json")):
             return "hf_disk"
-        raise IngestError(f"{source} is a directory but not a `datasets` save_to_disk folder "
-                          "(no dataset_info.json / dataset_dict.json); pass a file instead")
+        raise IngestError(
+            f"{source} is a directory but not a `datasets` save_to_disk folder "
+            "(no dataset_info.json / dataset_dict.json); pass a file instead"
+        )
     if path.exists():
         kind = FILE_KINDS.get(path.suffix.lower())
         if kind is None:
-            raise IngestError(f"{source}: unknown file type {path.suffix!r}; supported: "
-                              f"{sorted(FILE_KINDS)} or a datasets folder")
+            raise IngestError(
+                f"{source}: unknown file type {path.suffix!r}; supported: "
+                f"{sorted(FILE_KINDS)} or a datasets folder"
+            )
         return kind
     if "/" in source and not source.startswith((".", "/")) and source.count("/") == 1:
         return "hub"
     raise IngestError(f"{source}: no such file or directory (and not a hub dataset id like 'org/name')")
 
 
-def read_records(source: str, *, split: str | None = None, config: str | None = None,
-                 revision: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+def read_records(
+    source: str, *, split: str | None = None, config: str | None = None, revision: str | None = None
+) -> tuple[list[dict[str, Any]], list[str]]:
     """(records, locations): locations[i] names where record i came from ("file:line" or "file row i")."""
     kind = detect_kind(source)
     if kind == "jsonl":
@@ -63,18 +68,23 @@ def _read_jsonl(path: Path) -> tuple[list[dict], list[int]]:
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise IngestError(f"{path}:{line_no}: invalid UTF-8 at byte {exc.start} of the line; "
-                                  "re-encode the file as UTF-8") from None
+                raise IngestError(
+                    f"{path}:{line_no}: invalid UTF-8 at byte {exc.start} of the line; "
+                    "re-encode the file as UTF-8"
+                ) from None
             if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise IngestError(f"{path}:{line_no}: malformed JSON ({exc.msg} at column {exc.colno}); "
-                                  "fix or remove the line") from None
+                raise IngestError(
+                    f"{path}:{line_no}: malformed JSON ({exc.msg} at column {exc.colno}); "
+                    "fix or remove the line"
+                ) from None
             if not isinstance(obj, dict):
-                raise IngestError(f"{path}:{line_no}: expected a JSON object per line, got "
-                                  f"{type(obj).__name__}")
+                raise IngestError(
+                    f"{path}:{line_no}: expected a JSON object per line, got {type(obj).__name__}"
+                )
             records.append(obj)
             line_numbers.append(line_no)
     return records, line_numbers
@@ -138,15 +148,18 @@ def _read_hf_disk(path: Path, split: str | None) -> list[dict]:
     return ds.to_list()
 
 
-def read_hub(dataset_id: str, *, split: str | None, config: str | None = None,
-             revision: str | None = None) -> list[dict]:
+def read_hub(
+    dataset_id: str, *, split: str | None, config: str | None = None, revision: str | None = None
+) -> list[dict]:
     """Load a dataset from the Hugging Face hub (needs network, or a warm HF cache)."""
     import datasets
 
     try:
         ds = datasets.load_dataset(dataset_id, config, split=split or "test", revision=revision)
     except Exception as exc:
-        raise IngestError(f"cannot load hub dataset {dataset_id!r} (config={config}, split={split}, "
-                          f"revision={revision}): {exc}. Without network access pass a local file "
-                          "(r1h ingest --manifest M --from FILE)") from None
+        raise IngestError(
+            f"cannot load hub dataset {dataset_id!r} (config={config}, split={split}, "
+            f"revision={revision}): {exc}. Without network access pass a local file "
+            "(r1h ingest --manifest M --from FILE)"
+        ) from None
     return ds.to_list()

@@ -70,7 +70,8 @@ class Context:
         if held:
             clauses.append(
                 "problem NOT IN (SELECT problem FROM prompts WHERE dataset IN ("
-                + ", ".join(f"'{n}'" for n in held) + "))"
+                + ", ".join(f"'{n}'" for n in held)
+                + "))"
             )
         out = {"dataset": names[0] if len(names) == 1 else None}
         if clauses:

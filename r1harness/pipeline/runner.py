@@ -18,8 +18,8 @@ import logging
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from r1harness.pipeline.config import PipelineConfig
 from r1harness.pipeline.context import Context, PipelineError

@@ -21,7 +21,7 @@ STAGES is a plain ordered dict of name -> function. The paper's stages:
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from r1harness.pipeline import curation, evaluation, training
 from r1harness.pipeline.context import Context, PipelineError

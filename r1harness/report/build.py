@@ -181,7 +181,7 @@ def _md_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def _header_md(title: str, notes, run_id) -> list[str]:
-    when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     out = [
         f"# {title}",
         "",
@@ -234,7 +234,7 @@ def _html_table(header: list[str], rows: list[list[str]]) -> str:
 
 def to_html(title: str, sections: list[Section], notes, run_id: str | None) -> str:
     e = html.escape
-    when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{e(title)}</title><style>{CSS}</style>"
         f"</head><body><h1>{e(title)}</h1><p>Generated {when} from SQL over the store; every figure and "

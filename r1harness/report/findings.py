@@ -6,7 +6,7 @@ A check whose data is missing says nothing rather than guessing.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 WINDOW = 3  # steps averaged at the start and end of a curve, so one noisy step does not decide a trend
 
@@ -82,8 +82,11 @@ def cons_vs_pass(board) -> Iterator[str]:
     ]
     pairs = [p for p in pairs if p[3] is not None and p[4] is not None]
     if pairs:
-        bad = [f"{m} on {b} ({k} {c:.3f} < pass@1 {p:.3f}{_noise(board, m, k, b, p)})"
-               for m, b, k, c, p in pairs if c < p]
+        bad = [
+            f"{m} on {b} ({k} {c:.3f} < pass@1 {p:.3f}{_noise(board, m, k, b, p)})"
+            for m, b, k, c, p in pairs
+            if c < p
+        ]
         yield (
             f"cons@k >= pass@1 (paper: yes) for {len(pairs) - len(bad)} of {len(pairs)} model/benchmark "
             f"pairs" + (f"; not for {', '.join(bad)}" if bad else "") + f": {_verdict(not bad)}"

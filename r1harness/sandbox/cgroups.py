@@ -49,7 +49,7 @@ class SlotCgroup:
         self._oom_before = 0
 
     @classmethod
-    def create(cls, tag: str) -> "SlotCgroup":
+    def create(cls, tag: str) -> SlotCgroup:
         """Raises OSError when the controllers are missing or not writable."""
         dirs = {}
         try:

@@ -32,8 +32,16 @@ class SandboxUnavailable(VerifierError):
 
 
 class SandboxClient:
-    def __init__(self, url: str, *, concurrency: int = 4, batch_size: int = 8, retries: int = 6,
-                 timeout_s: float = 600.0, backoff_s: float = 0.25):
+    def __init__(
+        self,
+        url: str,
+        *,
+        concurrency: int = 4,
+        batch_size: int = 8,
+        retries: int = 6,
+        timeout_s: float = 600.0,
+        backoff_s: float = 0.25,
+    ):
         self.url = url.rstrip("/")
         self.concurrency, self.batch_size, self.retries = concurrency, batch_size, retries
         self.timeout_s, self.backoff_s = timeout_s, backoff_s
@@ -42,8 +50,9 @@ class SandboxClient:
         data = json.dumps(body).encode()
         last = None
         for attempt in range(self.retries + 1):
-            req = urllib.request.Request(self.url + path, data=data,
-                                         headers={"Content-Type": "application/json"})
+            req = urllib.request.Request(
+                self.url + path, data=data, headers={"Content-Type": "application/json"}
+            )
             try:
                 with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
                     return json.loads(resp.read())
@@ -55,7 +64,7 @@ class SandboxClient:
                 wait = float(exc.headers.get("Retry-After") or 0) if exc.code == 429 else 0
             except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
                 last, wait = f"{type(exc).__name__}: {exc}", 0
-            time.sleep(max(wait, self.backoff_s * (2 ** attempt)) * (0.5 + random.random()))
+            time.sleep(max(wait, self.backoff_s * (2**attempt)) * (0.5 + random.random()))
         raise SandboxUnavailable(f"sandbox at {self.url} failed {self.retries + 1} times; last: {last}")
 
     def get(self, path: str) -> Any:
@@ -74,13 +83,14 @@ class SandboxClient:
     def judge_many(self, requests: list[dict[str, Any]]) -> list[dict[str, Any] | SandboxUnavailable]:
         """Judge many submissions: batches of `batch_size`, at most `concurrency` batches in flight.
         A batch that fails for good yields a SandboxUnavailable in each of its places."""
-        chunks = [requests[i:i + self.batch_size] for i in range(0, len(requests), self.batch_size)]
+        chunks = [requests[i : i + self.batch_size] for i in range(0, len(requests), self.batch_size)]
 
         def one(chunk):
             try:
                 return self.post("/v1/batch", {"requests": chunk})["results"]
             except SandboxUnavailable as exc:
                 return [exc] * len(chunk)
+
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             return [r for results in pool.map(one, chunks) for r in results]
 
@@ -98,23 +108,39 @@ def _json_or_text(raw: bytes) -> Any:
 class LocalService:
     """A service in a child process on a free loopback port; stopped by close() or at exit."""
 
-    def __init__(self, slots: int | None = None, extra_args: tuple[str, ...] = (),
-                 start_timeout_s: float = 60, *, pid_namespace: bool = False,
-                 env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        slots: int | None = None,
+        extra_args: tuple[str, ...] = (),
+        start_timeout_s: float = 60,
+        *,
+        pid_namespace: bool = False,
+        env: dict[str, str] | None = None,
+    ):
         """pid_namespace=True runs the service inside a pid namespace of its own (`unshare --pid`), so
         that if isolation ever failed, kill(-1) or a fork bomb would stay inside it (used by tests)."""
         tmp = tempfile.mkdtemp(prefix="r1h-sandbox-client-")
         port_file = os.path.join(tmp, "url")
-        cmd = [sys.executable, "-m", "r1harness.sandbox.server", "--port", "0", "--port-file", port_file,
-               *(["--slots", str(slots)] if slots else []), *extra_args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "r1harness.sandbox.server",
+            "--port",
+            "0",
+            "--port-file",
+            port_file,
+            *(["--slots", str(slots)] if slots else []),
+            *extra_args,
+        ]
         if pid_namespace:
             cmd = ["unshare", "--fork", "--pid", "--mount-proc", "--kill-child", "--"] + cmd
         self.pid_namespace = pid_namespace
         root = str(Path(__file__).resolve().parents[2])
         env = {**os.environ, **(env or {})}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     text=True)
+        self.proc = subprocess.Popen(
+            cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
         deadline = time.monotonic() + start_timeout_s
         while not os.path.exists(port_file):
             if self.proc.poll() is not None or time.monotonic() > deadline:

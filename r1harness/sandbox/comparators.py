@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 DEFAULT_TOLERANCE = 1e-6
 
@@ -26,6 +27,7 @@ def compare_lines(out: str, exp: str, tol: float = DEFAULT_TOLERANCE) -> bool:
         while lines and not lines[-1]:
             lines.pop()
         return lines
+
     return norm(out) == norm(exp)
 
 
@@ -51,7 +53,10 @@ def compare_yesno(out: str, exp: str, tol: float = DEFAULT_TOLERANCE) -> bool:
 
 
 COMPARATORS: dict[str, Callable[[str, str, float], bool]] = {
-    "tokens": compare_tokens, "lines": compare_lines, "float": compare_float, "yesno": compare_yesno,
+    "tokens": compare_tokens,
+    "lines": compare_lines,
+    "float": compare_float,
+    "yesno": compare_yesno,
 }
 
 

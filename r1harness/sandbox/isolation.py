@@ -19,21 +19,26 @@ from typing import Any
 from r1harness.sandbox import seccomp
 from r1harness.sandbox.limits import Limits
 
-SANDBOX_WORK = "/sandbox"          # where the session's files appear inside bwrap
-FIRST_SLOT_UID = 60000             # slot i runs as uid 60000 + i (no passwd entry needed)
+SANDBOX_WORK = "/sandbox"  # where the session's files appear inside bwrap
+FIRST_SLOT_UID = 60000  # slot i runs as uid 60000 + i (no passwd entry needed)
 SYSTEM_PYTHON = "/usr/bin/python3"  # readable by the sandbox uid, unlike a venv under /root
-BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
+BASE_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONHASHSEED": "0",
+}
 
 
 @dataclass(frozen=True)
 class Isolation:
-    level: str                         # full | bwrap | none
+    level: str  # full | bwrap | none
     bwrap: str | None = None
     uid_per_slot: bool = False
     seccomp: bool = False
-    cgroups: bool = False              # per-slot v1 memory+pids cgroups (else rlimits only)
-    facts: dict[str, Any] = field(default_factory=dict)   # what the start-up probe measured
+    cgroups: bool = False  # per-slot v1 memory+pids cgroups (else rlimits only)
+    facts: dict[str, Any] = field(default_factory=dict)  # what the start-up probe measured
     warnings: tuple[str, ...] = ()
 
     @property
@@ -62,20 +67,57 @@ def bwrap_path() -> str | None:
     return shutil.which("bwrap")
 
 
-def sandbox_argv(iso: Isolation, argv: list[str], *, session_dir: str, limits: Limits, writable_work: bool,
-                 seccomp_fd: int | None) -> list[str]:
+def sandbox_argv(
+    iso: Isolation,
+    argv: list[str],
+    *,
+    session_dir: str,
+    limits: Limits,
+    writable_work: bool,
+    seccomp_fd: int | None,
+) -> list[str]:
     """Wrap an in-sandbox command line (paths under /sandbox) in bwrap, or map it onto the host."""
     if not iso.namespaces:
         return [a.replace(SANDBOX_WORK, session_dir) for a in argv]
-    cmd = [iso.bwrap, "--unshare-all", "--die-with-parent", "--new-session",
-           "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-           "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
-           "--proc", "/proc", "--dev", "/dev",
-           "--size", str(limits.tmpfs_mb * 1024 * 1024), "--tmpfs", "/tmp",
-           "--bind" if writable_work else "--ro-bind", session_dir, SANDBOX_WORK,
-           "--remount-ro", "/",       # the sandbox's own root tmpfs: nothing writable but /tmp (and compiles)
-           "--chdir", SANDBOX_WORK if writable_work else "/tmp",
-           "--hostname", "sandbox", "--clearenv"]
+    cmd = [
+        iso.bwrap,
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+        "--symlink",
+        "usr/lib",
+        "/lib",
+        "--symlink",
+        "usr/lib64",
+        "/lib64",
+        "--symlink",
+        "usr/bin",
+        "/bin",
+        "--symlink",
+        "usr/sbin",
+        "/sbin",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--size",
+        str(limits.tmpfs_mb * 1024 * 1024),
+        "--tmpfs",
+        "/tmp",
+        "--bind" if writable_work else "--ro-bind",
+        session_dir,
+        SANDBOX_WORK,
+        "--remount-ro",
+        "/",  # the sandbox's own root tmpfs: nothing writable but /tmp (and compiles)
+        "--chdir",
+        SANDBOX_WORK if writable_work else "/tmp",
+        "--hostname",
+        "sandbox",
+        "--clearenv",
+    ]
     for key, value in {**BASE_ENV, "HOME": "/tmp", "TMPDIR": "/tmp"}.items():
         cmd += ["--setenv", key, value]
     if seccomp_fd is not None:
@@ -111,7 +153,7 @@ def describe(iso: Isolation) -> str:
     if iso.safe:
         limits = "cgroups v1 memory+pids and rlimits" if iso.cgroups else "rlimits"
         return f"sandbox isolation: {iso.level} (namespaces, per-slot uid, seccomp={iso.seccomp}, {limits})"
-    return (f"sandbox isolation: {iso.level} -- NOT SAFE for untrusted code: " + "; ".join(iso.warnings))
+    return f"sandbox isolation: {iso.level} -- NOT SAFE for untrusted code: " + "; ".join(iso.warnings)
 
 
 def candidates(cgroups_ok: bool) -> list[Isolation]:
@@ -135,16 +177,22 @@ def candidates(cgroups_ok: bool) -> list[Isolation]:
 def why_weaker(chosen: Isolation, failures: list[str]) -> tuple[str, ...]:
     notes = list(failures)
     if chosen.level == "none":
-        notes.append("no namespaces: bubblewrap missing or unusable (install it: "
-                     "scripts/install-system-deps.sh); programs can see the host filesystem and network")
+        notes.append(
+            "no namespaces: bubblewrap missing or unusable (install it: "
+            "scripts/install-system-deps.sh); programs can see the host filesystem and network"
+        )
     if not chosen.uid_per_slot:
-        notes.append("not running as root: cannot give each slot its own uid, so RLIMIT_NPROC counts the "
-                     "service's own processes and a fork bomb is bounded only by the wall limit")
+        notes.append(
+            "not running as root: cannot give each slot its own uid, so RLIMIT_NPROC counts the "
+            "service's own processes and a fork bomb is bounded only by the wall limit"
+        )
     if chosen.level != "full" and chosen.level != "none":
         notes.append("no seccomp filter (only x86_64 is supported)")
     if not chosen.cgroups:
-        notes.append("no per-slot cgroups (cgroup v1 memory/pids not writable here, or use_cgroups: false): "
-                     "memory is limited as address space (RLIMIT_AS) and processes by RLIMIT_NPROC only")
+        notes.append(
+            "no per-slot cgroups (cgroup v1 memory/pids not writable here, or use_cgroups: false): "
+            "memory is limited as address space (RLIMIT_AS) and processes by RLIMIT_NPROC only"
+        )
     return tuple(notes)
 
 

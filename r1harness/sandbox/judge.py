@@ -16,10 +16,22 @@ from r1harness.sandbox.languages import HARNESS_ARGV, LANGUAGES, PY_FUNCTION_HAR
 from r1harness.sandbox.limits import Limits
 from r1harness.sandbox.requests import JudgeRequest
 
-VERDICTS = ("pass", "wrong_answer", "timeout", "memory_limit", "runtime_error", "output_limit",
-            "compile_error", "sandbox_error")
-_RUN_TO_VERDICT = {"timeout": "timeout", "memory_limit": "memory_limit", "runtime_error": "runtime_error",
-                   "output_limit": "output_limit"}
+VERDICTS = (
+    "pass",
+    "wrong_answer",
+    "timeout",
+    "memory_limit",
+    "runtime_error",
+    "output_limit",
+    "compile_error",
+    "sandbox_error",
+)
+_RUN_TO_VERDICT = {
+    "timeout": "timeout",
+    "memory_limit": "memory_limit",
+    "runtime_error": "runtime_error",
+    "output_limit": "output_limit",
+}
 PREVIEW = 512
 CHECKER_ARGV_FILES = ("input.txt", "output.txt", "expected.txt")  # testlib order: input output answer
 
@@ -44,16 +56,26 @@ def _call(slot, req: dict[str, Any]) -> dict[str, Any]:
     return reply
 
 
-def open_session(slot, language: str, source: str, compile_limits: Limits, *,
-                 extra_files: dict[str, str] | None = None) -> tuple[str, dict[str, Any] | None]:
+def open_session(
+    slot, language: str, source: str, compile_limits: Limits, *, extra_files: dict[str, str] | None = None
+) -> tuple[str, dict[str, Any] | None]:
     """Write the source (and harness files), compile when the language needs it."""
     lang = LANGUAGES[language]
     files = {lang.source_file: source, **(extra_files or {})}
     session = _call(slot, {"op": "open", "files": files, "writable": lang.compile is not None})["session"]
     compiled = None
     if lang.compile is not None:
-        compiled = _call(slot, {"op": "exec", "session": session, "argv": list(lang.compile), "stdin": "",
-                                "limits": compile_limits.to_dict(), "writable": True})
+        compiled = _call(
+            slot,
+            {
+                "op": "exec",
+                "session": session,
+                "argv": list(lang.compile),
+                "stdin": "",
+                "limits": compile_limits.to_dict(),
+                "writable": True,
+            },
+        )
     return session, compiled
 
 
@@ -72,16 +94,33 @@ def run_once(slot, language: str, source: str, stdin: str, limits: Limits, compi
     try:
         if compiled is not None and compiled["status"] != "ok":
             return {**_compile_error_run(compiled["stderr"]), "compile": compiled}
-        res = _call(slot, {"op": "exec", "session": session, "argv": list(LANGUAGES[language].run),
-                           "stdin": stdin, "limits": limits.to_dict()})
+        res = _call(
+            slot,
+            {
+                "op": "exec",
+                "session": session,
+                "argv": list(LANGUAGES[language].run),
+                "stdin": stdin,
+                "limits": limits.to_dict(),
+            },
+        )
         return {**res, "compile": compiled} if compiled else res
     finally:
         close_session(slot, session)
 
 
 def _compile_error_run(message: str) -> dict[str, Any]:
-    return {"status": "compile_error", "exit_code": None, "signal": None, "stdout": "", "stderr": message,
-            "cpu_ms": 0.0, "wall_ms": 0.0, "peak_memory_mb": 0.0, "truncated": False}
+    return {
+        "status": "compile_error",
+        "exit_code": None,
+        "signal": None,
+        "stdout": "",
+        "stderr": message,
+        "cpu_ms": 0.0,
+        "wall_ms": 0.0,
+        "peak_memory_mb": 0.0,
+        "truncated": False,
+    }
 
 
 def judge(slot, req: JudgeRequest, compile_limits: Limits) -> dict[str, Any]:
@@ -98,7 +137,7 @@ def judge(slot, req: JudgeRequest, compile_limits: Limits) -> dict[str, Any]:
         checker = _open_checker(slot, req, compile_limits)
         results = []
         try:
-            for i, test in enumerate(req.tests):
+            for test in req.tests:
                 results.append(_judge_test(slot, session, req, test, checker))
                 if req.stop_on_first_failure and results[-1]["verdict"] != "pass":
                     break
@@ -121,13 +160,23 @@ def _judge_test(slot, session: str, req: JudgeRequest, test: dict, checker) -> d
             payload = {"fn_name": req.fn_name, "args": test["args"]}
             argv = [*HARNESS_ARGV, "functional"]
         stdin = f"{nonce}\n{json.dumps(payload)}"
-    res = _call(slot, {"op": "exec", "session": session, "argv": argv, "stdin": stdin,
-                       "limits": req.limits.to_dict()})
+    res = _call(
+        slot, {"op": "exec", "session": session, "argv": argv, "stdin": stdin, "limits": req.limits.to_dict()}
+    )
     verdict, message = _verdict(res, req, test, nonce, slot, checker)
-    return {"verdict": verdict, "message": message, "status": res["status"], "exit_code": res["exit_code"],
-            "signal": res["signal"], "cpu_ms": res["cpu_ms"], "wall_ms": res["wall_ms"],
-            "peak_memory_mb": res["peak_memory_mb"], "stdout": res["stdout"][:PREVIEW],
-            "stderr": res["stderr"][-PREVIEW:], "truncated": res["truncated"]}
+    return {
+        "verdict": verdict,
+        "message": message,
+        "status": res["status"],
+        "exit_code": res["exit_code"],
+        "signal": res["signal"],
+        "cpu_ms": res["cpu_ms"],
+        "wall_ms": res["wall_ms"],
+        "peak_memory_mb": res["peak_memory_mb"],
+        "stdout": res["stdout"][:PREVIEW],
+        "stderr": res["stderr"][-PREVIEW:],
+        "truncated": res["truncated"],
+    }
 
 
 def _verdict(res: dict, req: JudgeRequest, test: dict, nonce, slot, checker) -> tuple[str, str]:
@@ -146,7 +195,7 @@ def _function_verdict(stdout: str, nonce: str, req: JudgeRequest, test: dict) ->
     if not lines:
         return "wrong_answer", "exited without finishing the tests (no result line)"
     try:
-        result = json.loads(lines[-1][len(nonce) + 1:])
+        result = json.loads(lines[-1][len(nonce) + 1 :])
     except json.JSONDecodeError:
         return "wrong_answer", "unreadable result line"
     if req.kind == "assert":
@@ -175,24 +224,44 @@ def _checker_verdict(slot, checker, test: dict, output: str) -> tuple[str, str]:
     files = dict(zip(CHECKER_ARGV_FILES, (test["input"], output, test["output"])))
     _call(slot, {"op": "write", "session": session, "files": files})
     argv = list(LANGUAGES[language].run) + [f"/sandbox/{n}" for n in CHECKER_ARGV_FILES]
-    res = _call(slot, {"op": "exec", "session": session, "argv": argv, "stdin": "",
-                       "limits": Limits(time_limit_s=10, memory_limit_mb=1024).to_dict()})
+    res = _call(
+        slot,
+        {
+            "op": "exec",
+            "session": session,
+            "argv": argv,
+            "stdin": "",
+            "limits": Limits(time_limit_s=10, memory_limit_mb=1024).to_dict(),
+        },
+    )
     if res["status"] == "ok":
         return "pass", ""
     crashed = "Traceback (most recent call last)" in res["stderr"]  # a Python checker's own bug
     if res["status"] == "runtime_error" and res["exit_code"] in (1, 2) and not crashed:
         return "wrong_answer", (res["stdout"] + res["stderr"])[-200:] or "checker: wrong answer"
-    return "sandbox_error", (f"checker failed ({res['status']}, exit {res['exit_code']}): "
-                             f"{res['stderr'][-300:]}")
+    return "sandbox_error", (
+        f"checker failed ({res['status']}, exit {res['exit_code']}): {res['stderr'][-300:]}"
+    )
 
 
 def _summary(req: JudgeRequest, results: list[dict], compile_error: str | None = None) -> dict[str, Any]:
     total = len(req.tests)
     if compile_error is not None:
-        return {"verdict": "compile_error", "passed": 0, "total": total, "pass_fraction": 0.0, "tests": [],
-                "compile_error": compile_error[-4000:]}
+        return {
+            "verdict": "compile_error",
+            "passed": 0,
+            "total": total,
+            "pass_fraction": 0.0,
+            "tests": [],
+            "compile_error": compile_error[-4000:],
+        }
     passed = sum(r["verdict"] == "pass" for r in results)
     failing = [r["verdict"] for r in results if r["verdict"] != "pass"]
     verdict = "sandbox_error" if "sandbox_error" in failing else (failing[0] if failing else "pass")
-    return {"verdict": verdict, "passed": passed, "total": total, "pass_fraction": passed / total,
-            "tests": results}
+    return {
+        "verdict": verdict,
+        "passed": passed,
+        "total": total,
+        "pass_fraction": passed / total,
+        "tests": results,
+    }

@@ -33,12 +33,16 @@ class Language:
 
 
 LANGUAGES = {
-    "python": Language("python", "main.py", (python_executable(), "-I", f"{W}/main.py"),
-                       aliases=("python3", "py", "py3")),
-    "cpp": Language("cpp", "main.cpp", (f"{W}/main",),
-                    compile=("/usr/bin/g++", "-std=c++17", "-O2", "-pipe", "-o", f"{W}/main",
-                             f"{W}/main.cpp"),
-                    aliases=("c++", "cpp17", "c++17", "g++")),
+    "python": Language(
+        "python", "main.py", (python_executable(), "-I", f"{W}/main.py"), aliases=("python3", "py", "py3")
+    ),
+    "cpp": Language(
+        "cpp",
+        "main.cpp",
+        (f"{W}/main",),
+        compile=("/usr/bin/g++", "-std=c++17", "-O2", "-pipe", "-o", f"{W}/main", f"{W}/main.cpp"),
+        aliases=("c++", "cpp17", "c++17", "g++"),
+    ),
 }
 HARNESS_ARGV = (python_executable(), "-I", f"{W}/harness.py", W)  # + mode [+ entry_point]
 ALIASES = {alias: lang for lang in LANGUAGES.values() for alias in (lang.name, *lang.aliases)}

@@ -73,8 +73,9 @@ class Launcher:
         if os.path.dirname(session) == self.base:
             shutil.rmtree(session, ignore_errors=True)
 
-    def exec(self, session: str, argv: list[str], stdin: str, limits: Limits,
-             writable: bool = False) -> dict[str, Any]:
+    def exec(
+        self, session: str, argv: list[str], stdin: str, limits: Limits, writable: bool = False
+    ) -> dict[str, Any]:
         self.runs += 1
         stdin_path = os.path.join(self.private, "stdin")
         with open(stdin_path, "w", encoding="utf-8") as f:
@@ -87,12 +88,21 @@ class Launcher:
             os.close(write_fd)
             fds = (read_fd,)
         try:
-            cmd = isol.sandbox_argv(self.iso, argv, session_dir=session, limits=limits,
-                                    writable_work=writable, seccomp_fd=read_fd)
+            cmd = isol.sandbox_argv(
+                self.iso, argv, session_dir=session, limits=limits, writable_work=writable, seccomp_fd=read_fd
+            )
             env = isol.host_env(cwd) if not self.iso.namespaces else {}
-            return run_limited(cmd, limits=limits, stdin_path=stdin_path, cwd=cwd, env=env, uid=self.uid,
-                               pass_fds=fds, orphan_wait_s=1.0 if self.iso.namespaces else 0.0,
-                               cgroup=self.cgroup)
+            return run_limited(
+                cmd,
+                limits=limits,
+                stdin_path=stdin_path,
+                cwd=cwd,
+                env=env,
+                uid=self.uid,
+                pass_fds=fds,
+                orphan_wait_s=1.0 if self.iso.namespaces else 0.0,
+                cgroup=self.cgroup,
+            )
         finally:
             if read_fd is not None:
                 os.close(read_fd)
@@ -141,8 +151,12 @@ def _probe_one(cand: isol.Isolation, base_dir: str) -> dict[str, Any]:
     launcher = Launcher(cand, 0, base_dir)
     session = launcher.open({"probe.py": isol.PROBE_PROGRAM})
     try:
-        res = launcher.exec(session, [isol.python_executable(), "-I", f"{isol.SANDBOX_WORK}/probe.py"], "",
-                            Limits(time_limit_s=10, memory_limit_mb=512))
+        res = launcher.exec(
+            session,
+            [isol.python_executable(), "-I", f"{isol.SANDBOX_WORK}/probe.py"],
+            "",
+            Limits(time_limit_s=10, memory_limit_mb=512),
+        )
     finally:
         launcher.close(session)
         launcher.shutdown()
@@ -156,8 +170,9 @@ def _probe_one(cand: isol.Isolation, base_dir: str) -> dict[str, Any]:
 def _probe_problem(cand: isol.Isolation, facts: dict[str, Any]) -> str | None:
     if cand.uid_per_slot and facts["uid"] != isol.FIRST_SLOT_UID:
         return f"ran as uid {facts['uid']}, not the slot uid"
-    if cand.namespaces and (facts["pid"] > 5 or facts["inet_socket"] == "connected"
-                            or facts["host_root_visible"]):
+    if cand.namespaces and (
+        facts["pid"] > 5 or facts["inet_socket"] == "connected" or facts["host_root_visible"]
+    ):
         return f"namespaces not in effect: {facts}"
     if cand.seccomp and facts["seccomp_mode"] != "2":
         return f"seccomp filter not in effect (Seccomp: {facts['seccomp_mode']})"
@@ -185,8 +200,13 @@ def _handle(launcher: Launcher, req: dict[str, Any]) -> dict[str, Any]:
     if op == "open":
         return {"session": launcher.open(req.get("files", {}), bool(req.get("writable")))}
     if op == "exec":
-        return launcher.exec(req["session"], req["argv"], req.get("stdin", ""), Limits(**req["limits"]),
-                             bool(req.get("writable")))
+        return launcher.exec(
+            req["session"],
+            req["argv"],
+            req.get("stdin", ""),
+            Limits(**req["limits"]),
+            bool(req.get("writable")),
+        )
     if op == "write":
         launcher.write(req["session"], req.get("files", {}))
         return {}

@@ -19,26 +19,34 @@ class Limits:
     for sleeping or blocked programs. Memory is address space (RLIMIT_AS)."""
 
     time_limit_s: float = 2.0
-    wall_limit_s: float | None = None     # default: 2 x time_limit_s + 1 s
+    wall_limit_s: float | None = None  # default: 2 x time_limit_s + 1 s
     memory_limit_mb: int = 512
     output_limit_bytes: int = 16 * 1024 * 1024  # stdout; past it the run is killed -> output_limit
     stderr_limit_bytes: int = 1024 * 1024
-    max_processes: int = 32               # RLIMIT_NPROC for the slot's uid
-    max_file_mb: int = 64                 # RLIMIT_FSIZE
-    max_open_files: int = 64              # RLIMIT_NOFILE
-    tmpfs_mb: int = 64                    # size of the private writable /tmp
+    max_processes: int = 32  # RLIMIT_NPROC for the slot's uid
+    max_file_mb: int = 64  # RLIMIT_FSIZE
+    max_open_files: int = 64  # RLIMIT_NOFILE
+    tmpfs_mb: int = 64  # size of the private writable /tmp
 
     def __post_init__(self):
         if not 0 < self.time_limit_s <= MAX_TIME_LIMIT_S:
             raise ConfigError(f"time_limit_s must be in (0, {MAX_TIME_LIMIT_S}], got {self.time_limit_s}")
         if self.wall_limit_s is not None and self.wall_limit_s < self.time_limit_s:
-            raise ConfigError(f"wall_limit_s ({self.wall_limit_s}) must be >= time_limit_s "
-                              f"({self.time_limit_s})")
+            raise ConfigError(
+                f"wall_limit_s ({self.wall_limit_s}) must be >= time_limit_s ({self.time_limit_s})"
+            )
         if not 16 <= self.memory_limit_mb <= MAX_MEMORY_LIMIT_MB:
-            raise ConfigError(f"memory_limit_mb must be in [16, {MAX_MEMORY_LIMIT_MB}], got "
-                              f"{self.memory_limit_mb}")
-        for name in ("output_limit_bytes", "stderr_limit_bytes", "max_processes", "max_file_mb",
-                     "max_open_files", "tmpfs_mb"):
+            raise ConfigError(
+                f"memory_limit_mb must be in [16, {MAX_MEMORY_LIMIT_MB}], got {self.memory_limit_mb}"
+            )
+        for name in (
+            "output_limit_bytes",
+            "stderr_limit_bytes",
+            "max_processes",
+            "max_file_mb",
+            "max_open_files",
+            "tmpfs_mb",
+        ):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)}")
 
@@ -50,7 +58,7 @@ class Limits:
     def cpu_rlimit_s(self) -> int:
         return int(math.ceil(self.time_limit_s)) + 1
 
-    def with_overrides(self, **overrides: Any) -> "Limits":
+    def with_overrides(self, **overrides: Any) -> Limits:
         clean = {k: v for k, v in overrides.items() if v is not None}
         unknown = set(clean) - {f.name for f in fields(self)}
         if unknown:
@@ -62,8 +70,15 @@ class Limits:
 
 
 # Compiling C++ needs more room than running the result.
-COMPILE_LIMITS = Limits(time_limit_s=30.0, wall_limit_s=60.0, memory_limit_mb=2048, max_processes=64,
-                        max_file_mb=256, max_open_files=256, tmpfs_mb=256)
+COMPILE_LIMITS = Limits(
+    time_limit_s=30.0,
+    wall_limit_s=60.0,
+    memory_limit_mb=2048,
+    max_processes=64,
+    max_file_mb=256,
+    max_open_files=256,
+    tmpfs_mb=256,
+)
 
 
 @dataclass(frozen=True)
@@ -71,12 +86,12 @@ class ServiceConfig:
     """What `r1h sandbox serve` runs with; loaded from sandbox/limits.yaml or --config."""
 
     slots: int = 2
-    queue_size: int = 64          # judge requests waiting for a slot before new ones get 429
+    queue_size: int = 64  # judge requests waiting for a slot before new ones get 429
     cache_entries: int = 4096
     max_tests: int = 1000
     max_source_bytes: int = 1024 * 1024
     max_request_bytes: int = 64 * 1024 * 1024
-    use_cgroups: bool = True      # per-slot cgroups where writable (accurate memory; ~10-15 ms/run dearer)
+    use_cgroups: bool = True  # per-slot cgroups where writable (accurate memory; ~10-15 ms/run dearer)
     run: Limits = Limits()
     compile: Limits = COMPILE_LIMITS
 
@@ -87,7 +102,7 @@ class ServiceConfig:
             raise ConfigError(f"queue_size must be >= 0, got {self.queue_size}")
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> "ServiceConfig":
+    def from_yaml(cls, path: str | Path) -> ServiceConfig:
         import yaml
 
         path = Path(path)

@@ -58,21 +58,40 @@ def _preexec(limits: Limits, uid: int | None, cgroup_procs: list[str]):
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
+
     return apply
 
 
-def run_limited(argv: list[str], *, limits: Limits, stdin_path: str, cwd: str, env: dict[str, str],
-                uid: int | None, pass_fds: tuple[int, ...] = (), orphan_wait_s: float = 0.0,
-                cgroup=None) -> dict[str, Any]:
+def run_limited(
+    argv: list[str],
+    *,
+    limits: Limits,
+    stdin_path: str,
+    cwd: str,
+    env: dict[str, str],
+    uid: int | None,
+    pass_fds: tuple[int, ...] = (),
+    orphan_wait_s: float = 0.0,
+    cgroup=None,
+) -> dict[str, Any]:
     """Run argv to completion or to a limit and return the /v1/run result fields. `cgroup` is the
     slot's SlotCgroup (cgroups.py) or None for rlimits only."""
     if cgroup is not None:
         cgroup.configure(limits.memory_limit_mb * 1024 * 1024, limits.max_processes + 4)
     start = time.monotonic()
     with open(stdin_path, "rb") as stdin:
-        proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
-                                env=env, pass_fds=pass_fds, start_new_session=True, close_fds=True,
-                                preexec_fn=_preexec(limits, uid, cgroup.join_paths() if cgroup else []))
+        proc = subprocess.Popen(
+            argv,
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            env=env,
+            pass_fds=pass_fds,
+            start_new_session=True,
+            close_fds=True,
+            preexec_fn=_preexec(limits, uid, cgroup.join_paths() if cgroup else []),
+        )
     out, err, reason = _collect(proc, limits, start + limits.wall_s)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -85,8 +104,17 @@ def run_limited(argv: list[str], *, limits: Limits, stdin_path: str, cwd: str, e
     peak_mb, memory_hit = max(u.ru_maxrss for u in usages) / 1024, False
     if cgroup is not None:
         peak_mb, memory_hit = cgroup.usage()
-    return _classify(proc.returncode, out, err, reason, limits, wall_ms=wall_ms, cpu_ms=cpu_ms,
-                     peak_mb=peak_mb, memory_hit=memory_hit)
+    return _classify(
+        proc.returncode,
+        out,
+        err,
+        reason,
+        limits,
+        wall_ms=wall_ms,
+        cpu_ms=cpu_ms,
+        peak_mb=peak_mb,
+        memory_hit=memory_hit,
+    )
 
 
 def reap_orphans(wait_s: float = 0.0) -> list:
@@ -172,8 +200,18 @@ def _drain(proc: subprocess.Popen) -> None:
             pass
 
 
-def _classify(code: int, out: bytes, err: bytes, reason: str | None, limits: Limits, *, wall_ms: float,
-              cpu_ms: float, peak_mb: float, memory_hit: bool = False) -> dict[str, Any]:
+def _classify(
+    code: int,
+    out: bytes,
+    err: bytes,
+    reason: str | None,
+    limits: Limits,
+    *,
+    wall_ms: float,
+    cpu_ms: float,
+    peak_mb: float,
+    memory_hit: bool = False,
+) -> dict[str, Any]:
     sig = -code if code < 0 else (code - 128 if 128 < code < 160 else None)
     exit_code = code if code >= 0 else None
     stderr_text = err.decode("utf-8", "replace")
@@ -183,12 +221,22 @@ def _classify(code: int, out: bytes, err: bytes, reason: str | None, limits: Lim
         status = "output_limit"
     elif code == 0:
         status = "ok"
-    elif (memory_hit or any(m in stderr_text for m in _MEMORY_MARKERS)
-          or peak_mb >= 0.9 * limits.memory_limit_mb):
+    elif (
+        memory_hit
+        or any(m in stderr_text for m in _MEMORY_MARKERS)
+        or peak_mb >= 0.9 * limits.memory_limit_mb
+    ):
         status = "memory_limit"
     else:
         status = "runtime_error"
-    return {"status": status, "exit_code": exit_code, "signal": sig,
-            "stdout": out.decode("utf-8", "replace"), "stderr": stderr_text,
-            "cpu_ms": round(cpu_ms, 2), "wall_ms": round(wall_ms, 2), "peak_memory_mb": round(peak_mb, 2),
-            "truncated": reason == "output"}
+    return {
+        "status": status,
+        "exit_code": exit_code,
+        "signal": sig,
+        "stdout": out.decode("utf-8", "replace"),
+        "stderr": stderr_text,
+        "cpu_ms": round(cpu_ms, 2),
+        "wall_ms": round(wall_ms, 2),
+        "peak_memory_mb": round(peak_mb, 2),
+        "truncated": reason == "output",
+    }

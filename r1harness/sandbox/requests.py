@@ -34,8 +34,8 @@ class Checker:
 class JudgeRequest:
     language: str
     source: str
-    kind: str                              # stdio | functional | assert
-    tests: tuple[dict[str, Any], ...]      # stdio {input, output}; functional {args, expected}; assert {test}
+    kind: str  # stdio | functional | assert
+    tests: tuple[dict[str, Any], ...]  # stdio {input, output}; functional {args, expected}; assert {test}
     limits: Limits
     comparator: str = "tokens"
     float_tolerance: float = DEFAULT_TOLERANCE
@@ -111,10 +111,17 @@ def parse_judge(d: Any, config: ServiceConfig, where: str = "") -> JudgeRequest:
     if kind != "stdio" and language != "python":
         raise RequestError(f"{where}tests", f"{kind} tests need language python")
     return JudgeRequest(
-        language=language, source=source, kind=kind, tests=tests, limits=parse_limits(d, config, where),
-        comparator=comparator, checker=checker,
+        language=language,
+        source=source,
+        kind=kind,
+        tests=tests,
+        limits=parse_limits(d, config, where),
+        comparator=comparator,
+        checker=checker,
         float_tolerance=float(_get(d, "float_tolerance", (int, float), where, default=DEFAULT_TOLERANCE)),
-        stop_on_first_failure=bool(_get(d, "stop_on_first_failure", bool, where, default=False)), **extra)
+        stop_on_first_failure=bool(_get(d, "stop_on_first_failure", bool, where, default=False)),
+        **extra,
+    )
 
 
 def _parse_tests(raw: Any, config: ServiceConfig, where: str):
@@ -140,8 +147,9 @@ def _parse_tests(raw: Any, config: ServiceConfig, where: str):
     if kind == "functional":
         fn = _get(raw, "fn_name", str, f"{where}.")
         items = _get(raw, "tests", list, f"{where}.")
-        tests = tuple(_functional_test(t, f"{where}.tests[{i}]")
-                      for i, t in enumerate(_bounded(items, config, where)))
+        tests = tuple(
+            _functional_test(t, f"{where}.tests[{i}]") for i, t in enumerate(_bounded(items, config, where))
+        )
         return "functional", tests, {"fn_name": fn}
     if kind == "stdio":
         items = _get(raw, "tests", list, f"{where}.")
@@ -161,8 +169,10 @@ def _bounded(items: list, config: ServiceConfig, where: str) -> list:
 def _stdio_test(t: Any, where: str) -> dict[str, str]:
     if not isinstance(t, dict):
         raise RequestError(where, "must be an object {input, output}")
-    return {"input": _get(t, "input", str, f"{where}.", default=""),
-            "output": _get(t, "output", str, f"{where}.")}
+    return {
+        "input": _get(t, "input", str, f"{where}.", default=""),
+        "output": _get(t, "output", str, f"{where}."),
+    }
 
 
 def _functional_test(t: Any, where: str) -> dict[str, Any]:

@@ -14,13 +14,20 @@ DEFAULT_PORT = 8731
 def add_serve_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
-    ap.add_argument("--slots", type=int, default=None,
-                    help="concurrent sandboxes (default: limits.yaml, else the cores; capped at the cores)")
+    ap.add_argument(
+        "--slots",
+        type=int,
+        default=None,
+        help="concurrent sandboxes (default: limits.yaml, else the cores; capped at the cores)",
+    )
     ap.add_argument("--queue", type=int, default=None, help="requests waiting before 429 (default 64)")
     ap.add_argument("--config", default=None, help="limits YAML (default: sandbox/limits.yaml when present)")
     ap.add_argument("--port-file", default=None, help="write the URL here once listening")
-    ap.add_argument("--no-cgroups", action="store_true",
-                    help="limit with rlimits only, even where per-slot cgroups are possible (faster runs)")
+    ap.add_argument(
+        "--no-cgroups",
+        action="store_true",
+        help="limit with rlimits only, even where per-slot cgroups are possible (faster runs)",
+    )
 
 
 def config_from_args(args) -> ServiceConfig:

@@ -66,8 +66,14 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, svc.capabilities())
         elif self.path == "/api/v2/runtimes":
             caps = svc.capabilities()["languages"]
-            self._send(200, [{"language": n, "version": v["version"], "aliases": v["aliases"]}
-                             for n, v in caps.items() if v["available"]])
+            self._send(
+                200,
+                [
+                    {"language": n, "version": v["version"], "aliases": v["aliases"]}
+                    for n, v in caps.items()
+                    if v["available"]
+                ],
+            )
         else:
             self._send(404, {"error": f"no such endpoint {self.path}"})
 
@@ -80,8 +86,9 @@ class Handler(BaseHTTPRequestHandler):
         if method is None:
             return self._send(404, {"error": f"no such endpoint {self.path}; POST one of {sorted(POSTS)}"})
         if not svc.admission.try_enter():
-            return self._send(429, {"error": "queue full, retry later", "retry_after_s": 1},
-                              {"Retry-After": "1"})
+            return self._send(
+                429, {"error": "queue full, retry later", "retry_after_s": 1}, {"Retry-After": "1"}
+            )
         try:
             self._send(200, getattr(svc, method)(body))
         except RequestError as exc:
@@ -98,8 +105,10 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             length = -1
         if length < 0 or length > self.server.service.config.max_request_bytes:
-            self._send(413 if length > 0 else 400, {"error": "bad or too large Content-Length",
-                                                    "field": "Content-Length"})
+            self._send(
+                413 if length > 0 else 400,
+                {"error": "bad or too large Content-Length", "field": "Content-Length"},
+            )
             return None
         raw = self.rfile.read(length)
         try:
@@ -112,8 +121,9 @@ class Handler(BaseHTTPRequestHandler):
 class SandboxServer:
     """The service plus its HTTP server, run on a background thread; use as a context manager."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
-                 config: ServiceConfig | None = None):
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = DEFAULT_PORT, config: ServiceConfig | None = None
+    ):
         self.service = SandboxService(config)
         try:
             self.httpd = _Server((host, port), Handler)
@@ -128,7 +138,7 @@ class SandboxServer:
         host, port = self.httpd.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "SandboxServer":
+    def start(self) -> SandboxServer:
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="sandbox-http", daemon=True)
         self.thread.start()
         return self
@@ -152,8 +162,12 @@ def serve(host: str, port: int, config: ServiceConfig, port_file: str | None = N
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    print(f"sandbox service on {server.url} ({server.service.isolation.level} isolation, "
-          f"safe={server.service.isolation.safe}, {config.slots} slots)", file=sys.stderr, flush=True)
+    print(
+        f"sandbox service on {server.url} ({server.service.isolation.level} isolation, "
+        f"safe={server.service.isolation.safe}, {config.slots} slots)",
+        file=sys.stderr,
+        flush=True,
+    )
     if port_file:
         tmp = Path(port_file + ".tmp")
         tmp.write_text(server.url)
@@ -166,8 +180,11 @@ def serve(host: str, port: int, config: ServiceConfig, port_file: str | None = N
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m r1harness.sandbox.server", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m r1harness.sandbox.server",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_serve_args(ap)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

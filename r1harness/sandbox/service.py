@@ -131,8 +131,14 @@ class SandboxService:
             try:
                 res = jg.judge(slot, req, self.config.compile)
             except jg.SlotError as exc:
-                res = {"verdict": "sandbox_error", "passed": 0, "total": len(req.tests), "pass_fraction": 0.0,
-                       "tests": [], "error": str(exc)}
+                res = {
+                    "verdict": "sandbox_error",
+                    "passed": 0,
+                    "total": len(req.tests),
+                    "pass_fraction": 0.0,
+                    "tests": [],
+                    "error": str(exc),
+                }
         self.stats["judged"] += 1
         if res["verdict"] == "sandbox_error":
             self.stats["sandbox_errors"] += 1
@@ -153,8 +159,11 @@ class SandboxService:
         files = body.get("files")
         if not isinstance(files, list) or not files or not isinstance(files[0], dict):
             raise RequestError("files", "must be a non-empty list of {name, content}")
-        run_body = {"language": body.get("language"), "source": files[0].get("content"),
-                    "stdin": body.get("stdin") or ""}
+        run_body = {
+            "language": body.get("language"),
+            "source": files[0].get("content"),
+            "stdin": body.get("stdin") or "",
+        }
         if isinstance(body.get("run_timeout"), (int, float)) and body["run_timeout"] > 0:
             run_body["time_limit_s"] = body["run_timeout"] / 1000
         if isinstance(body.get("run_memory_limit"), int) and body["run_memory_limit"] > 0:
@@ -167,21 +176,36 @@ class SandboxService:
         return out
 
     def capabilities(self) -> dict[str, Any]:
-        return {"version": VERSION, "isolation": self.isolation.to_dict(), "safe": self.isolation.safe,
-                "summary": describe(self.isolation),
-                "languages": {n: {"available": lang.available(), "aliases": list(lang.aliases),
-                                  "version": _version(n)} for n, lang in LANGUAGES.items()},
-                "comparators": [*COMPARATORS, "checker"], "test_kinds": ["stdio", "functional", "assert"],
-                "limits": {"run": self.config.run.to_dict(), "compile": self.config.compile.to_dict(),
-                           "mechanism": _mechanism(self.isolation)},
-                "slots": self.config.slots, "queue_size": self.config.queue_size}
+        return {
+            "version": VERSION,
+            "isolation": self.isolation.to_dict(),
+            "safe": self.isolation.safe,
+            "summary": describe(self.isolation),
+            "languages": {
+                n: {"available": lang.available(), "aliases": list(lang.aliases), "version": _version(n)}
+                for n, lang in LANGUAGES.items()
+            },
+            "comparators": [*COMPARATORS, "checker"],
+            "test_kinds": ["stdio", "functional", "assert"],
+            "limits": {
+                "run": self.config.run.to_dict(),
+                "compile": self.config.compile.to_dict(),
+                "mechanism": _mechanism(self.isolation),
+            },
+            "slots": self.config.slots,
+            "queue_size": self.config.queue_size,
+        }
 
     def health(self) -> dict[str, Any]:
-        return {"status": "ok", "slots": self.config.slots, "busy": self.pool.busy,
-                "inside": self.admission.inside, "rejected_429": self.admission.rejected,
-                "cache": {"entries": len(self.cache.data), "hits": self.cache.hits,
-                          "misses": self.cache.misses},
-                **self.stats}
+        return {
+            "status": "ok",
+            "slots": self.config.slots,
+            "busy": self.pool.busy,
+            "inside": self.admission.inside,
+            "rejected_429": self.admission.rejected,
+            "cache": {"entries": len(self.cache.data), "hits": self.cache.hits, "misses": self.cache.misses},
+            **self.stats,
+        }
 
 
 def _bounded_by_cores(config: ServiceConfig) -> ServiceConfig:
@@ -201,22 +225,37 @@ def _version(name: str) -> str:
     return platform.python_version() if name == "python" else "c++17"
 
 
-_PISTON_STATUS = {"timeout": "TO", "output_limit": "OL", "memory_limit": "SG", "runtime_error": "RE",
-                  "compile_error": "RE", "sandbox_error": "XX"}
+_PISTON_STATUS = {
+    "timeout": "TO",
+    "output_limit": "OL",
+    "memory_limit": "SG",
+    "runtime_error": "RE",
+    "compile_error": "RE",
+    "sandbox_error": "XX",
+}
 
 
 def _piston_stage(res: dict[str, Any]) -> dict[str, Any]:
     import signal as _signal
 
     sig = res.get("signal")
-    return {"stdout": res["stdout"], "stderr": res["stderr"], "output": res["stdout"] + res["stderr"],
-            "code": res["exit_code"], "signal": _signal.Signals(sig).name if sig else None,
-            "status": _PISTON_STATUS.get(res["status"]),
-            "message": None if res["status"] == "ok" else res["status"],
-            "cpu_time": res["cpu_ms"], "wall_time": res["wall_ms"],
-            "memory": int(res["peak_memory_mb"] * 1024 * 1024)}
+    return {
+        "stdout": res["stdout"],
+        "stderr": res["stderr"],
+        "output": res["stdout"] + res["stderr"],
+        "code": res["exit_code"],
+        "signal": _signal.Signals(sig).name if sig else None,
+        "status": _PISTON_STATUS.get(res["status"]),
+        "message": None if res["status"] == "ok" else res["status"],
+        "cpu_time": res["cpu_ms"],
+        "wall_time": res["wall_ms"],
+        "memory": int(res["peak_memory_mb"] * 1024 * 1024),
+    }
 
 
 def _mechanism(iso) -> str:
-    return ("cgroup v1 memory+pids per slot, and rlimits" if iso.cgroups
-            else "rlimits only (cgroups unavailable or disabled)")
+    return (
+        "cgroup v1 memory+pids per slot, and rlimits"
+        if iso.cgroups
+        else "rlimits only (cgroups unavailable or disabled)"
+    )

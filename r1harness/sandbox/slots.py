@@ -25,8 +25,9 @@ def _launcher_cmd(base: str) -> list[str]:
 def probe_isolation(base: str, use_cgroups: bool = True) -> Isolation:
     """Run the start-up probe in a launcher process (the server itself never starts sandboxed runs)."""
     flags = ["--probe"] + ([] if use_cgroups else ["--no-cgroups"])
-    out = subprocess.run(_launcher_cmd(base) + flags, capture_output=True, text=True, timeout=120,
-                         env=_launcher_env())
+    out = subprocess.run(
+        _launcher_cmd(base) + flags, capture_output=True, text=True, timeout=120, env=_launcher_env()
+    )
     if out.returncode != 0:
         raise SlotError(f"isolation probe failed: {out.stderr[-2000:]}")
     data = json.loads(out.stdout)
@@ -56,9 +57,9 @@ class Slot:
     def _start(self) -> None:
         iso_json = json.dumps(self.iso.to_dict())
         cmd = _launcher_cmd(self.base) + ["--slot", str(self.index), "--isolation", iso_json]
-        self.proc = subprocess.Popen(cmd,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
-                                     env=_launcher_env())
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1, env=_launcher_env()
+        )
 
     def call(self, req: dict[str, Any]) -> dict[str, Any]:
         with self.lock:

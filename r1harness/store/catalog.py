@@ -10,8 +10,9 @@ from __future__ import annotations
 import contextlib
 import random
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 from r1harness.errors import StoreError
 
@@ -48,8 +49,9 @@ def catalog_connection(path: Path, *, read_only: bool = False, wait_s: float = L
     """Open the catalog, retrying on lock conflicts; always closes it."""
     import duckdb
 
-    con = retry_on_lock(lambda: duckdb.connect(str(path), read_only=read_only),
-                        f"the store catalog {path}", wait_s=wait_s)
+    con = retry_on_lock(
+        lambda: duckdb.connect(str(path), read_only=read_only), f"the store catalog {path}", wait_s=wait_s
+    )
     try:
         yield con
     finally:

@@ -89,7 +89,9 @@ class IdIndex:
             k = np.sort(keys)
             self.runs.append(k)
             self.key_batches.append((k, batch))
-        if len(self.runs) > self.MAX_RUNS or sum(r.size for r in self.runs) > max(self.big.size // 4, 1 << 16):
+        if len(self.runs) > self.MAX_RUNS or sum(r.size for r in self.runs) > max(
+            self.big.size // 4, 1 << 16
+        ):
             self.big = np.sort(np.concatenate([self.big, *self.runs]))
             self.runs = []
 

@@ -6,7 +6,7 @@ Shard tables get a zero-row "schema" batch so that reading an empty table works 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from r1harness.store import shards
 from r1harness.store.catalog import catalog_transaction

@@ -22,8 +22,10 @@ def to_arrow(rows: Any) -> pa.Table:
         return rows.to_arrow()
     if type(rows).__module__.startswith("pandas"):
         return pa.Table.from_pandas(rows, preserve_index=False)
-    raise SchemaError(f"cannot append rows of type {type(rows).__name__}; pass a list of dicts, "
-                      "a pyarrow.Table or a polars.DataFrame")
+    raise SchemaError(
+        f"cannot append rows of type {type(rows).__name__}; pass a list of dicts, "
+        "a pyarrow.Table or a polars.DataFrame"
+    )
 
 
 def conform(table: pa.Table, spec: ShardTable) -> pa.Table:
@@ -40,13 +42,15 @@ def conform(table: pa.Table, spec: ShardTable) -> pa.Table:
             try:
                 arr = arr.cast(col.type)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                raise SchemaError(f"column {spec.name}.{col.name} must be {col.type}, got {arr.type}: {exc}") \
-                    from exc
+                raise SchemaError(
+                    f"column {spec.name}.{col.name} must be {col.type}, got {arr.type}: {exc}"
+                ) from exc
         elif col.name == "created_at":
-            arr = pa.repeat(pa.scalar(dt.datetime.now(dt.timezone.utc), type=col.type), n)
+            arr = pa.repeat(pa.scalar(dt.datetime.now(dt.UTC), type=col.type), n)
         elif col.required:
-            raise SchemaError(f"rows for {spec.name!r} lack required column {col.name!r} "
-                              f"(required: {spec.required})")
+            raise SchemaError(
+                f"rows for {spec.name!r} lack required column {col.name!r} (required: {spec.required})"
+            )
         else:
             arr = pa.nulls(n, type=col.type)
         if col.required and arr.null_count:

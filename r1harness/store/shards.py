@@ -59,9 +59,16 @@ def new_batch_name(prefix: str = "") -> str:
     return f"{prefix}{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}"
 
 
-def write_batch(root: Path, table: str, data: pa.Table, *, batch_name: str | None = None,
-                max_rows_per_file: int = 2_000_000, compression: str = "zstd",
-                supersedes: list[str] | None = None) -> Path:
+def write_batch(
+    root: Path,
+    table: str,
+    data: pa.Table,
+    *,
+    batch_name: str | None = None,
+    max_rows_per_file: int = 2_000_000,
+    compression: str = "zstd",
+    supersedes: list[str] | None = None,
+) -> Path:
     """Write `data` as one atomically visible batch directory; returns its final path."""
     name = batch_name or new_batch_name()
     staging = root / "_staging" / f"{table}-{name}-{uuid.uuid4().hex[:6]}"
@@ -104,7 +111,7 @@ def delete_superseded(root: Path, table: str, grace_s: float) -> int:
     d = table_dir(root, table)
     removed = 0
     now = time.time()
-    for comp in (d.glob(f"{COMPACT_PREFIX}*") if d.exists() else []):
+    for comp in d.glob(f"{COMPACT_PREFIX}*") if d.exists() else []:
         marker = comp / SUPERSEDES
         if not marker.exists() or now - marker.stat().st_mtime < grace_s:
             continue

@@ -14,9 +14,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from r1harness.errors import SchemaError, StoreError
 from r1harness.store import shards
@@ -36,7 +37,7 @@ def default_store_path() -> Path:
 @dataclass(frozen=True)
 class AppendResult:
     table: str
-    written: int          # new rows made visible
+    written: int  # new rows made visible
     skipped_existing: int  # rows whose id was already in the store
     merged_duplicates: int  # rows repeated within the batch itself
     batch: str | None = None  # the batch directory, None when nothing was written
@@ -50,7 +51,7 @@ class Store:
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | os.PathLike | None = None, *, create: bool = True) -> "Store":
+    def open(cls, path: str | os.PathLike | None = None, *, create: bool = True) -> Store:
         """Open (and by default create) the store at `path`, applying pending migrations."""
         root = Path(path) if path is not None else default_store_path()
         if not root.exists():
@@ -98,8 +99,10 @@ class Store:
                 # added columns (it then writes another schema-* batch); only then union by name.
                 by_name = sum(f.split("/")[-2].startswith(shards.SCHEMA_PREFIX) for f in files) > 1
                 file_list = "[" + ", ".join(f"'{f}'" for f in files) + "]"
-                con.execute(f"CREATE VIEW {name} AS SELECT * FROM "
-                            f"read_parquet({file_list}, union_by_name = {str(by_name).lower()})")
+                con.execute(
+                    f"CREATE VIEW {name} AS SELECT * FROM "
+                    f"read_parquet({file_list}, union_by_name = {str(by_name).lower()})"
+                )
             self._snapshot_catalog(con)
             for name, query in VIEWS.items():
                 con.execute(f"CREATE VIEW {name} AS {query}")
@@ -145,8 +148,12 @@ class Store:
         if table in SHARD_TABLES:
             files = [str(p) for p in shards.shard_files(self.root, table)]
             spec = SHARD_TABLES[table]
-            return pl.scan_parquet(files, schema=pl.Schema(pl.from_arrow(spec.schema.empty_table()).schema),
-                                   missing_columns="insert", extra_columns="ignore")
+            return pl.scan_parquet(
+                files,
+                schema=pl.Schema(pl.from_arrow(spec.schema.empty_table()).schema),
+                missing_columns="insert",
+                extra_columns="ignore",
+            )
         if table in ALL_TABLES or table in VIEWS:
             return self.sql(f"SELECT * FROM {table}").lazy()
         raise StoreError(f"no table {table!r}; tables are {list(ALL_TABLES)}")
@@ -164,8 +171,10 @@ class Store:
         """Append rows to a shard table atomically. Rows whose id already exists are skipped, so
         re-running an append (or a resumed job) writes no duplicates."""
         if table not in SHARD_TABLES:
-            raise SchemaError(f"append() writes shard tables {list(SHARD_TABLES)}; "
-                              f"{table!r} is a catalog table: use store.catalog_insert()")
+            raise SchemaError(
+                f"append() writes shard tables {list(SHARD_TABLES)}; "
+                f"{table!r} is a catalog table: use store.catalog_insert()"
+            )
         id_col = SHARD_TABLES[table].id_column
         data = conform(to_arrow(rows), SHARD_TABLES[table])
         keys = id_keys(data.column(id_col))
@@ -219,8 +228,11 @@ class Store:
             return data, keys, 0
         present = pc.is_in(data.column(id_col), value_set=pa.chunked_array(found).combine_chunks())
         keep = pc.invert(present)
-        return data.filter(keep), keys[~present.to_numpy(zero_copy_only=False)], \
-            int(pc.sum(present).as_py() or 0)
+        return (
+            data.filter(keep),
+            keys[~present.to_numpy(zero_copy_only=False)],
+            int(pc.sum(present).as_py() or 0),
+        )
 
     def compact(self, table: str, *, grace_s: float = 600.0, max_batch_rows: int = 200_000) -> dict:
         """Merge a shard table's small batches (< max_batch_rows rows each) into one, atomically: readers
@@ -233,20 +245,31 @@ class Store:
         d = shards.table_dir(self.root, table)
         with self._file_lock(f"append-{table}"):
             deleted = shards.delete_superseded(self.root, table, grace_s)
-            batches = [b for b in self._batches(table) if not b.startswith(shards.SCHEMA_PREFIX)
-                       and _batch_rows(d / b) < max_batch_rows]
+            batches = [
+                b
+                for b in self._batches(table)
+                if not b.startswith(shards.SCHEMA_PREFIX) and _batch_rows(d / b) < max_batch_rows
+            ]
             if len(batches) < 2:
                 return {"table": table, "merged_batches": 0, "rows": 0, "deleted_batches": deleted}
             spec = SHARD_TABLES[table]
-            parts = [conform(pq.read_table(f), spec) for b in batches for f in sorted((d / b).glob("*.parquet"))]
+            parts = [
+                conform(pq.read_table(f), spec) for b in batches for f in sorted((d / b).glob("*.parquet"))
+            ]
             import pyarrow as pa
 
             data = pa.concat_tables(parts)
-            batch = shards.write_batch(self.root, table, data, batch_name=shards.new_batch_name("compact-"),
-                                       supersedes=batches)
+            batch = shards.write_batch(
+                self.root, table, data, batch_name=shards.new_batch_name("compact-"), supersedes=batches
+            )
             self._index(table).add(batch.name, id_keys(data.column(spec.id_column)))
-        return {"table": table, "merged_batches": len(batches), "rows": data.num_rows, "batch": batch.name,
-                "deleted_batches": deleted}
+        return {
+            "table": table,
+            "merged_batches": len(batches),
+            "rows": data.num_rows,
+            "batch": batch.name,
+            "deleted_batches": deleted,
+        }
 
     def existing_ids(self, table: str, ids: Iterable[str]) -> set[str]:
         """Which of `ids` are already in a shard table (for jobs that skip work already done)."""
@@ -276,7 +299,6 @@ class Store:
         with catalog_transaction(self.catalog_path) as con:
             con.execute(f"{verb} INTO {table} ({cols}) SELECT {cols} FROM data")
         return len(rows)
-
 
 
 def _batch_rows(batch_dir: Path) -> int:

@@ -22,7 +22,8 @@ VIEWS: dict[str, str] = {
                avg(r.reward) AS mean_reward
         FROM rollouts r
         LEFT JOIN (SELECT rollout_id, any_value(score) AS score FROM rewards
-                   WHERE verifier IN ('math', 'accuracy', 'countdown') GROUP BY rollout_id) w USING (rollout_id)
+                   WHERE verifier IN ('math', 'accuracy', 'countdown') GROUP BY rollout_id) w
+             USING (rollout_id)
         WHERE r.step IS NOT NULL
         GROUP BY r.run_id, r.stage, r.step
     """,
@@ -78,8 +79,10 @@ VIEWS["eval_problem_stats"] = """
 
 def _pass_at_k_sql(k: int) -> str:
     """Per-problem unbiased pass@k as SQL over integer columns n, c (NULL when n < k)."""
-    return (f"CASE WHEN n < {k} THEN NULL WHEN c = 0 THEN 0.0 WHEN n - c < {k} THEN 1.0 ELSE 1.0 - list_product("
-            f"list_transform(range(n - c + 1, n + 1), lambda i: 1.0 - {k}.0 / i)) END")
+    return (
+        f"CASE WHEN n < {k} THEN NULL WHEN c = 0 THEN 0.0 WHEN n - c < {k} THEN 1.0 ELSE 1.0 - list_product("
+        f"list_transform(range(n - c + 1, n + 1), lambda i: 1.0 - {k}.0 / i)) END"
+    )
 
 
 VIEWS["eval_pass_at_k"] = f"""
@@ -95,7 +98,8 @@ VIEWS["eval_pass_at_k"] = f"""
 # Latest eval result per (model, benchmark, version, protocol, metric): the leaderboard that keeps
 # different protocols (n, sampling, template, verifier version, --limit) apart.
 VIEWS["leaderboard_by_protocol"] = """
-    SELECT model, benchmark, benchmark_version, md5(CAST(protocol AS VARCHAR)) AS protocol_hash, metric, value,
+    SELECT model, benchmark, benchmark_version, md5(CAST(protocol AS VARCHAR)) AS protocol_hash,
+           metric, value,
            ci_low, ci_high, n_problems, n_samples, protocol, run_id, created_at
     FROM eval_results
     WHERE breakdown IS NULL

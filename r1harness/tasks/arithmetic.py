@@ -13,8 +13,15 @@ from r1harness.errors import ConfigError
 OPS = ("+", "-", "*")
 
 
-def generate(n: int, seed: int, *, digits: int = 2, ops: tuple[str, ...] | list[str] = ("+",),
-             terms: int = 2, min_digits: int | None = None) -> list[dict]:
+def generate(
+    n: int,
+    seed: int,
+    *,
+    digits: int = 2,
+    ops: tuple[str, ...] | list[str] = ("+",),
+    terms: int = 2,
+    min_digits: int | None = None,
+) -> list[dict]:
     """`n` distinct problems; same (n, seed, params) -> same rows (and generate(m) is a prefix of
     generate(n) for m < n). Operands have `min_digits`..`digits` digits."""
     _check(n, digits, ops, terms, min_digits)
@@ -24,8 +31,10 @@ def generate(n: int, seed: int, *, digits: int = 2, ops: tuple[str, ...] | list[
     while len(rows) < n:
         tries += 1
         if tries > 50 * n + 1000:
-            raise ConfigError(f"arithmetic: cannot draw {n} distinct problems with digits={digits}, "
-                              f"terms={terms}; ask for fewer or raise digits")
+            raise ConfigError(
+                f"arithmetic: cannot draw {n} distinct problems with digits={digits}, "
+                f"terms={terms}; ask for fewer or raise digits"
+            )
         nums = [_operand(rng, rng.randint(lo_digits, digits)) for _ in range(terms)]
         chosen = [rng.choice(list(ops)) for _ in range(terms - 1)]
         expr = " ".join(_interleave(nums, chosen))
@@ -33,12 +42,19 @@ def generate(n: int, seed: int, *, digits: int = 2, ops: tuple[str, ...] | list[
             continue
         seen.add(expr)
         value = _evaluate(nums, chosen)
-        rows.append({
-            "problem": f"What is {expr}?",
-            "answer": str(value),
-            "metadata": {"numbers": nums, "ops": chosen, "digits": digits, "expression": expr,
-                         "solution": worked_solution(nums, chosen)},
-        })
+        rows.append(
+            {
+                "problem": f"What is {expr}?",
+                "answer": str(value),
+                "metadata": {
+                    "numbers": nums,
+                    "ops": chosen,
+                    "digits": digits,
+                    "expression": expr,
+                    "solution": worked_solution(nums, chosen),
+                },
+            }
+        )
     return rows
 
 
@@ -54,7 +70,7 @@ def worked_solution(nums: list[int], ops: list[str]) -> str:
             if ops[i] in phase:
                 new = _apply(nums[i], ops[i], nums[i + 1])
                 steps.append(f"{nums[i]} {ops[i]} {nums[i + 1]} = {new}.")
-                nums[i:i + 2], ops[i:i + 1] = [new], []
+                nums[i : i + 2], ops[i : i + 1] = [new], []
             else:
                 i += 1
     return " ".join(steps)
@@ -75,7 +91,7 @@ def _column_addition(a: int, b: int) -> str:
 
 
 def _operand(rng: random.Random, digits: int) -> int:
-    return rng.randint(10 ** (digits - 1) if digits > 1 else 0, 10 ** digits - 1)
+    return rng.randint(10 ** (digits - 1) if digits > 1 else 0, 10**digits - 1)
 
 
 def _interleave(nums, ops):
@@ -127,6 +143,13 @@ def verify_final_number_batch(completions: list[str], references: list[dict], **
             out.append(Verdict("unparseable", 0.0, "final_number", FINAL_NUMBER_VERSION, reason="no integer"))
             continue
         ok = ref.get("answer") is not None and numbers[-1] == str(ref["answer"]).strip()
-        out.append(Verdict("correct" if ok else "wrong", 1.0 if ok else 0.0, "final_number",
-                           FINAL_NUMBER_VERSION, extracted=numbers[-1]))
+        out.append(
+            Verdict(
+                "correct" if ok else "wrong",
+                1.0 if ok else 0.0,
+                "final_number",
+                FINAL_NUMBER_VERSION,
+                extracted=numbers[-1],
+            )
+        )
     return out

@@ -27,10 +27,17 @@ from r1harness.train.templates import render
 LAYOUTS = ("spaced", "aligned")
 
 
-def pretraining_corpus(n: int = 4000, seed: int = 0, *, format_share: float = 0.05,
-                       template: str = "r1zero", tasks: dict[str, dict] | None = None,
-                       exclude_problems: set[str] | frozenset = frozenset(), layout: str = "spaced",
-                       passes: int = 1) -> list[str]:
+def pretraining_corpus(
+    n: int = 4000,
+    seed: int = 0,
+    *,
+    format_share: float = 0.05,
+    template: str = "r1zero",
+    tasks: dict[str, dict] | None = None,
+    exclude_problems: set[str] | frozenset = frozenset(),
+    layout: str = "spaced",
+    passes: int = 1,
+) -> list[str]:
     """`passes` x `n` documents mixing the tasks in `tasks` (name -> generator params), shuffled
     deterministically within each pass.
 
@@ -45,8 +52,15 @@ def pretraining_corpus(n: int = 4000, seed: int = 0, *, format_share: float = 0.
         raise ConfigError(f"corpus layout must be one of {LAYOUTS}, got {layout!r}")
     docs = []
     for p in range(passes):
-        docs += _one_pass(n, seed + 104729 * p, format_share=format_share, template=template, tasks=tasks,
-                          exclude_problems=exclude_problems, layout=layout)
+        docs += _one_pass(
+            n,
+            seed + 104729 * p,
+            format_share=format_share,
+            template=template,
+            tasks=tasks,
+            exclude_problems=exclude_problems,
+            layout=layout,
+        )
     return docs
 
 
@@ -61,8 +75,9 @@ def _one_pass(n, seed, *, format_share, template, tasks, exclude_problems, layou
             raise ConfigError(f"corpus task {name!r} unknown; use arithmetic or countdown")
         rows = gen(per_task + len(exclude_problems), seed + 7919 * (i + 1), **params)
         rows = [r for r in rows if r["problem"] not in exclude_problems][:per_task]
-        docs += [document(r, formatted=rng.random() < format_share, template=template, layout=layout)
-                 for r in rows]
+        docs += [
+            document(r, formatted=rng.random() < format_share, template=template, layout=layout) for r in rows
+        ]
     rng.shuffle(docs)
     return docs[:n]
 
@@ -76,8 +91,11 @@ def document(row: dict, *, formatted: bool, template: str = "r1zero", layout: st
     else:
         answer = row["answer"]
     if layout == "aligned":
-        body = (f"<think>{steps}</think><answer> the answer is {answer}.</answer>" if formatted
-                else f" {steps} Therefore, the answer is {answer}.")
+        body = (
+            f"<think>{steps}</think><answer> the answer is {answer}.</answer>"
+            if formatted
+            else f" {steps} Therefore, the answer is {answer}."
+        )
     elif formatted:
         body = f" <think> {steps} </think> <answer> {answer} </answer>"
     else:

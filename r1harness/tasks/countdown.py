@@ -15,18 +15,29 @@ from r1harness.errors import ConfigError
 MAX_TARGET = 1000
 
 
-def generate(n: int, seed: int, *, n_numbers: int = 3, max_number: int = 20, use_all: bool = True,
-             ops: tuple[str, ...] | list[str] = ("+", "-", "*", "/")) -> list[dict]:
+def generate(
+    n: int,
+    seed: int,
+    *,
+    n_numbers: int = 3,
+    max_number: int = 20,
+    use_all: bool = True,
+    ops: tuple[str, ...] | list[str] = ("+", "-", "*", "/"),
+) -> list[dict]:
     if n < 0 or not 2 <= n_numbers <= 6 or max_number < 2:
-        raise ConfigError(f"countdown: need n >= 0, 2 <= n_numbers <= 6, max_number >= 2 "
-                          f"(got n={n}, n_numbers={n_numbers}, max_number={max_number})")
+        raise ConfigError(
+            f"countdown: need n >= 0, 2 <= n_numbers <= 6, max_number >= 2 "
+            f"(got n={n}, n_numbers={n_numbers}, max_number={max_number})"
+        )
     rng = random.Random(seed)
     rows, seen, tries = [], set(), 0
     while len(rows) < n:
         tries += 1
         if tries > 100 * n + 1000:
-            raise ConfigError(f"countdown: cannot draw {n} distinct problems with n_numbers={n_numbers}, "
-                              f"max_number={max_number}")
+            raise ConfigError(
+                f"countdown: cannot draw {n} distinct problems with n_numbers={n_numbers}, "
+                f"max_number={max_number}"
+            )
         nums = [rng.randint(1, max_number) for _ in range(n_numbers)]
         used = nums if use_all else rng.sample(nums, rng.randint(2, n_numbers))
         solution, value = _random_expression(rng, list(used), list(ops))
@@ -36,12 +47,16 @@ def generate(n: int, seed: int, *, n_numbers: int = 3, max_number: int = 20, use
         if (tuple(nums), target) in seen:
             continue
         seen.add((tuple(nums), target))
-        rows.append({
-            "problem": (f"Using the numbers {nums}, create an equation that equals {target}. "
-                        "You may use + - * / and each number at most once."),
-            "answer": str(target),
-            "metadata": {"numbers": nums, "target": target, "solution": solution},
-        })
+        rows.append(
+            {
+                "problem": (
+                    f"Using the numbers {nums}, create an equation that equals {target}. "
+                    "You may use + - * / and each number at most once."
+                ),
+                "answer": str(target),
+                "metadata": {"numbers": nums, "target": target, "solution": solution},
+            }
+        )
     return rows
 
 

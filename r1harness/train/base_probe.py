@@ -13,8 +13,15 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def probe_base(model_dir: str | Path, rows: list[dict], template: str, *, opener: str = "<think>",
-               max_new_tokens: int = 64, batch_size: int = 50) -> dict:
+def probe_base(
+    model_dir: str | Path,
+    rows: list[dict],
+    template: str,
+    *,
+    opener: str = "<think>",
+    max_new_tokens: int = 64,
+    batch_size: int = 50,
+) -> dict:
     """{"unprompted": {...}, "forced_format": {...}} with format, accuracy (math verifier on `<answer>`) and
     format-blind accuracy (last integer) over `rows` (prompts rows with "problem" and "answer")."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -32,7 +39,7 @@ def probe_base(model_dir: str | Path, rows: list[dict], template: str, *, opener
     for mode, prefix in (("unprompted", ""), ("forced_format", opener)):
         completions = []
         for i in range(0, len(rows), batch_size):
-            prompts = [render(template, r["problem"]) + prefix for r in rows[i:i + batch_size]]
+            prompts = [render(template, r["problem"]) + prefix for r in rows[i : i + batch_size]]
             completions += [prefix + t for t in generate_texts(model, tokenizer, prompts, greedy, 1)[0]]
         result[mode] = {
             "format": _mean(format_batch(completions, rows)),

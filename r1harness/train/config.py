@@ -21,15 +21,16 @@ CPU_TRL_DEFAULTS = {"bf16": False, "activation_checkpointing": False, "use_cpu":
 class RewardSpec:
     """One reward component: a registered verifier (`r1harness.verify.registry`) and its weight."""
 
-    name: str                     # component name in logs and `rewards`: accuracy, format, language, ...
-    verifier: str                 # registry name: math, format, language, countdown, code, ...
+    name: str  # component name in logs and `rewards`: accuracy, format, language, ...
+    verifier: str  # registry name: math, format, language, countdown, code, ...
     weight: float = 1.0
     options: dict = field(default_factory=dict)  # passed to the verifier's batch function
 
     def __post_init__(self):
         if not self.name or not self.verifier:
-            raise ConfigError(f"a reward needs a name and a verifier, got name={self.name!r} "
-                              f"verifier={self.verifier!r}")
+            raise ConfigError(
+                f"a reward needs a name and a verifier, got name={self.name!r} verifier={self.verifier!r}"
+            )
         if not isinstance(self.weight, (int, float)):
             raise ConfigError(f"reward {self.name!r}: weight must be a number, got {self.weight!r}")
 
@@ -41,27 +42,29 @@ DEFAULT_REWARDS = (RewardSpec("accuracy", "math", 1.0), RewardSpec("format", "fo
 class EvalSpec:
     """Held-out evaluation during training: k samples per prompt every `every` steps, written as rollouts."""
 
-    dataset: str | None = None    # prompts.dataset; None disables
+    dataset: str | None = None  # prompts.dataset; None disables
     split: str | None = None
     max_prompts: int = 100
     every: int = 10
     samples: int = 4
     temperature: float = 0.6
     top_p: float = 0.95
-    greedy: bool = True           # also one greedy sample per prompt (sample_index -1 in metrics)
+    greedy: bool = True  # also one greedy sample per prompt (sample_index -1 in metrics)
 
     def __post_init__(self):
         if self.every < 1 or self.samples < 0 or self.max_prompts < 1:
-            raise ConfigError(f"eval: every >= 1, samples >= 0, max_prompts >= 1 (got {self.every}, "
-                              f"{self.samples}, {self.max_prompts})")
+            raise ConfigError(
+                f"eval: every >= 1, samples >= 0, max_prompts >= 1 (got {self.every}, "
+                f"{self.samples}, {self.max_prompts})"
+            )
 
 
 @dataclass(frozen=True)
 class GRPORunConfig:
-    model: str = ""                       # local folder or hub id (a base model for R1-Zero)
-    dataset: str | None = None            # prompts.dataset to train on
+    model: str = ""  # local folder or hub id (a base model for R1-Zero)
+    dataset: str | None = None  # prompts.dataset to train on
     split: str | None = None
-    where: str | None = None              # extra SQL filter over prompts, e.g. "domain = 'math'"
+    where: str | None = None  # extra SQL filter over prompts, e.g. "domain = 'math'"
     max_prompts: int | None = None
     template: str = "r1zero"
     rewards: tuple[RewardSpec, ...] = DEFAULT_REWARDS
@@ -69,8 +72,8 @@ class GRPORunConfig:
     output_dir: str = "runs/grpo"
     run_name: str | None = None
     seed: int = 0
-    checkpoint_every: int = 50            # save_steps; resume continues from the newest checkpoint
-    threads: int | None = None            # torch.set_num_threads for CPU runs
+    checkpoint_every: int = 50  # save_steps; resume continues from the newest checkpoint
+    threads: int | None = None  # torch.set_num_threads for CPU runs
     trl: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -88,11 +91,11 @@ class GRPORunConfig:
 @dataclass(frozen=True)
 class SFTRunConfig:
     model: str = ""
-    set: str = ""                         # NAME@vN (or NAME for the newest ready version)
+    set: str = ""  # NAME@vN (or NAME for the newest ready version)
     output_dir: str = "runs/sft"
     run_name: str | None = None
     seed: int = 0
-    completion_only: bool = True          # loss on assistant turns only
+    completion_only: bool = True  # loss on assistant turns only
     max_samples: int | None = None
     threads: int | None = None
     trl: dict = field(default_factory=dict)
@@ -101,8 +104,10 @@ class SFTRunConfig:
         if not self.model:
             raise ConfigError("model is required (a local folder or hub id)")
         if not self.set:
-            raise ConfigError("set is required: NAME@vN of a ready set in the store (see `r1h sql "
-                              "\"SELECT name, version, status FROM sets\"`)")
+            raise ConfigError(
+                "set is required: NAME@vN of a ready set in the store (see `r1h sql "
+                '"SELECT name, version, status FROM sets"`)'
+            )
 
 
 NESTED = {"rewards": RewardSpec, "eval": EvalSpec}
@@ -119,8 +124,10 @@ def from_dict(cls, data: dict, *, where: str = "config"):
     kwargs = {}
     for key, value in data.items():
         if key == "rewards" and value is not None:
-            kwargs[key] = tuple(v if isinstance(v, RewardSpec) else from_dict(RewardSpec, v, where=f"{where}.rewards")
-                                for v in value)
+            kwargs[key] = tuple(
+                v if isinstance(v, RewardSpec) else from_dict(RewardSpec, v, where=f"{where}.rewards")
+                for v in value
+            )
         elif key == "eval" and isinstance(value, dict):
             kwargs[key] = from_dict(EvalSpec, value, where=f"{where}.eval")
         else:
@@ -184,8 +191,10 @@ def trl_args(config_cls, options: dict, *, output_dir: str, seed: int, where: st
     valid = {f.name for f in dataclasses.fields(config_cls)}
     unknown = sorted(set(options) - valid)
     if unknown:
-        raise ConfigError(f"{where}: unknown {config_cls.__name__} option(s) {unknown}; see "
-                          f"`help(trl.{config_cls.__name__})` for the valid ones")
+        raise ConfigError(
+            f"{where}: unknown {config_cls.__name__} option(s) {unknown}; see "
+            f"`help(trl.{config_cls.__name__})` for the valid ones"
+        )
     merged = dict(CPU_TRL_DEFAULTS) if not torch.cuda.is_available() else {}
     merged.update({"report_to": "none", "seed": seed, "data_seed": seed})
     merged.update(options)

@@ -11,25 +11,46 @@ from r1harness.train.store_log import metric_rows, reward_row, total_reward
 from r1harness.train.templates import render
 
 
-def evaluate_policy(model, tokenizer, prompts: list[dict], components, *, template: str, samples: int,
-                    temperature: float, top_p: float, greedy: bool, max_new_tokens: int,
-                    batch_size: int = 256) -> list[dict]:
+def evaluate_policy(
+    model,
+    tokenizer,
+    prompts: list[dict],
+    components,
+    *,
+    template: str,
+    samples: int,
+    temperature: float,
+    top_p: float,
+    greedy: bool,
+    max_new_tokens: int,
+    batch_size: int = 256,
+) -> list[dict]:
     """Generate and grade; returns one dict per completion (prompt row, text, ids, finish, verdicts)."""
     out = []
     decodings = ([{"greedy": True, "max_new_tokens": max_new_tokens}] if greedy else []) + (
-        [{"temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens}] if samples else [])
+        [{"temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens}] if samples else []
+    )
     for decoding in decodings:
         k = 1 if decoding.get("greedy") else samples
         for start in range(0, len(prompts), max(1, batch_size // k)):
-            chunk = prompts[start:start + max(1, batch_size // k)]
+            chunk = prompts[start : start + max(1, batch_size // k)]
             texts, ids, finished = generate_texts(
-                model, tokenizer, [render(template, p["problem"]) for p in chunk], decoding, k)
+                model, tokenizer, [render(template, p["problem"]) for p in chunk], decoding, k
+            )
             rows = [p for p in chunk for _ in range(k)]
             verdicts = {c.spec.name: c.score(texts, _refs(rows)) for c in components}
             for i, (row, text) in enumerate(zip(rows, texts)):
-                out.append({"prompt": row, "text": text, "tokens": ids[i], "finished": finished[i],
-                            "sample_index": i % k, "sampling": decoding,
-                            "verdicts": {name: v[i] for name, v in verdicts.items()}})
+                out.append(
+                    {
+                        "prompt": row,
+                        "text": text,
+                        "tokens": ids[i],
+                        "finished": finished[i],
+                        "sample_index": i % k,
+                        "sampling": decoding,
+                        "verdicts": {name: v[i] for name, v in verdicts.items()},
+                    }
+                )
     return out
 
 
@@ -37,10 +58,15 @@ def generate_texts(model, tokenizer, prompt_texts: list[str], decoding: dict, k:
     """k completions per prompt text (left-padded batch): texts, token ids, whether each ended with EOS."""
     import torch
 
-    enc = tokenizer(prompt_texts, return_tensors="pt", padding=True, padding_side="left",
-                    add_special_tokens=False).to(model.device)
-    kwargs = dict(max_new_tokens=decoding["max_new_tokens"], num_return_sequences=k,
-                  pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+    enc = tokenizer(
+        prompt_texts, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False
+    ).to(model.device)
+    kwargs = dict(
+        max_new_tokens=decoding["max_new_tokens"],
+        num_return_sequences=k,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
     if decoding.get("greedy"):
         kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
     else:
@@ -52,11 +78,11 @@ def generate_texts(model, tokenizer, prompt_texts: list[str], decoding: dict, k:
             seqs = model.generate(**enc, **kwargs)
     finally:
         model.train(was_training)
-    completion = seqs[:, enc["input_ids"].shape[1]:]
+    completion = seqs[:, enc["input_ids"].shape[1] :]
     texts, ids, finished = [], [], []
     for row in completion.tolist():
         if tokenizer.eos_token_id in row:
-            row = row[:row.index(tokenizer.eos_token_id)]
+            row = row[: row.index(tokenizer.eos_token_id)]
             finished.append(True)
         else:
             row = [t for t in row if t != tokenizer.pad_token_id]
@@ -73,21 +99,46 @@ def _refs(rows: list[dict]) -> list[dict]:
     return references(cols, len(rows))
 
 
-def write_eval(store, results: list[dict], *, run_id: str, step: int, model_name: str, template: str,
-               seed: int, weights: dict[str, float], skip_existing: bool = True) -> dict[str, float]:
+def write_eval(
+    store,
+    results: list[dict],
+    *,
+    run_id: str,
+    step: int,
+    model_name: str,
+    template: str,
+    seed: int,
+    weights: dict[str, float],
+    skip_existing: bool = True,
+) -> dict[str, float]:
     """Append eval rollouts + rewards (idempotent ids) and per-step eval metrics; returns the metrics."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     rollouts, rewards = [], []
     for i, r in enumerate(results):
-        rid = rollout_id(r["prompt"]["prompt_id"], model_name, template, r["sampling"], seed, i,
-                         run_id=run_id, step=step)
-        rollouts.append({
-            "rollout_id": rid, "prompt_id": r["prompt"]["prompt_id"], "run_id": run_id, "model": model_name,
-            "template": template, "sampling": _json(r["sampling"]), "seed": seed,
-            "sample_index": r["sample_index"], "stage": "eval", "step": step,
-            "prompt_text": render(template, r["prompt"]["problem"]), "completion": r["text"],
-            "completion_tokens": len(r["tokens"]), "finish_reason": "stop" if r["finished"] else "length",
-            "backend": "transformers", "reward": total_reward(r["verdicts"], weights), "created_at": now})
+        rid = rollout_id(
+            r["prompt"]["prompt_id"], model_name, template, r["sampling"], seed, i, run_id=run_id, step=step
+        )
+        rollouts.append(
+            {
+                "rollout_id": rid,
+                "prompt_id": r["prompt"]["prompt_id"],
+                "run_id": run_id,
+                "model": model_name,
+                "template": template,
+                "sampling": _json(r["sampling"]),
+                "seed": seed,
+                "sample_index": r["sample_index"],
+                "stage": "eval",
+                "step": step,
+                "prompt_text": render(template, r["prompt"]["problem"]),
+                "completion": r["text"],
+                "completion_tokens": len(r["tokens"]),
+                "finish_reason": "stop" if r["finished"] else "length",
+                "backend": "transformers",
+                "reward": total_reward(r["verdicts"], weights),
+                "created_at": now,
+            }
+        )
         rewards += [reward_row(rid, run_id, v, now) for v in r["verdicts"].values()]
     store.append("rollouts", rollouts, skip_existing=skip_existing)
     store.append("rewards", rewards, skip_existing=skip_existing)

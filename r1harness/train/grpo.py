@@ -38,10 +38,14 @@ def make_trainer_class():
             recorder = self.r1h_recorder
             if recorder is not None and self.model.training:
                 tok = self.processing_class
-                recorder.flush(step=self.state.global_step + 1, inputs=inputs,
-                               advantages=out["advantages"].tolist(),
-                               prompt_tokens=out["prompt_mask"].sum(1).tolist(),
-                               eos_ids={tok.eos_token_id, tok.pad_token_id}, num_generations=self.num_generations)
+                recorder.flush(
+                    step=self.state.global_step + 1,
+                    inputs=inputs,
+                    advantages=out["advantages"].tolist(),
+                    prompt_tokens=out["prompt_mask"].sum(1).tolist(),
+                    eos_ids={tok.eos_token_id, tok.pad_token_id},
+                    num_generations=self.num_generations,
+                )
             return out
 
     return StoreGRPOTrainer
@@ -75,19 +79,39 @@ def eval_callback(store, run_id: str, config: GRPORunConfig, components, tokeniz
     spec = config.eval
     prompts = load_prompts(store, dataset=spec.dataset, split=spec.split, limit=spec.max_prompts)
     weights = {r.name: r.weight for r in config.rewards}
-    done: set[int] = set(store.arrow("SELECT DISTINCT step FROM rollouts WHERE run_id = $1 AND stage = 'eval'",
-                                     [run_id]).column("step").to_pylist())
+    done: set[int] = set(
+        store.arrow("SELECT DISTINCT step FROM rollouts WHERE run_id = $1 AND stage = 'eval'", [run_id])
+        .column("step")
+        .to_pylist()
+    )
 
     class StoreEvalCallback(TrainerCallback):
         def _run(self, model, step):
             if step in done:
                 return
-            results = evaluate_policy(model, tokenizer, prompts, components, template=config.template,
-                                      samples=spec.samples, temperature=spec.temperature, top_p=spec.top_p,
-                                      greedy=spec.greedy, max_new_tokens=max_new_tokens)
-            metrics = write_eval(store, results, run_id=run_id, step=step, model_name=config.model,
-                                 template=config.template, seed=config.seed, weights=weights,
-                                 skip_existing=bool(done) and step <= max(done))
+            results = evaluate_policy(
+                model,
+                tokenizer,
+                prompts,
+                components,
+                template=config.template,
+                samples=spec.samples,
+                temperature=spec.temperature,
+                top_p=spec.top_p,
+                greedy=spec.greedy,
+                max_new_tokens=max_new_tokens,
+            )
+            metrics = write_eval(
+                store,
+                results,
+                run_id=run_id,
+                step=step,
+                model_name=config.model,
+                template=config.template,
+                seed=config.seed,
+                weights=weights,
+                skip_existing=bool(done) and step <= max(done),
+            )
             done.add(step)
             log.info("eval step %d: %s", step, {k: round(v, 3) for k, v in metrics.items()})
 
@@ -116,26 +140,52 @@ def run_grpo(store, config: GRPORunConfig, *, resume: bool = False, callbacks=()
     out_dir = Path(config.output_dir)
     run_id, checkpoint = _resume_point(out_dir) if resume else (None, None)
     args = _grpo_args(GRPOConfig, config, out_dir)
-    rows = load_prompts(store, dataset=config.dataset, split=config.split, where=config.where,
-                        limit=config.max_prompts)
-    run_id = start_run(store, "grpo", name=config.run_name, run_id=run_id,
-                       config={**to_dict(config), "resolved_trl": args.to_dict(), "n_prompts": len(rows)})
+    rows = load_prompts(
+        store, dataset=config.dataset, split=config.split, where=config.where, limit=config.max_prompts
+    )
+    run_id = start_run(
+        store,
+        "grpo",
+        name=config.run_name,
+        run_id=run_id,
+        config={**to_dict(config), "resolved_trl": args.to_dict(), "n_prompts": len(rows)},
+    )
     _write_run_file(out_dir, run_id, config)
     try:
         tokenizer = AutoTokenizer.from_pretrained(config.model)
         model = AutoModelForCausalLM.from_pretrained(config.model)
-        sampling = {"temperature": args.temperature, "top_p": args.top_p, "top_k": args.top_k,
-                    "max_completion_length": args.max_completion_length, "num_generations": args.num_generations}
-        recorder = RolloutRecorder(store, run_id, config.model, config.template, sampling, config.seed,
-                                   {r.name: r.weight for r in config.rewards}, backend_version=trl.__version__)
+        sampling = {
+            "temperature": args.temperature,
+            "top_p": args.top_p,
+            "top_k": args.top_k,
+            "max_completion_length": args.max_completion_length,
+            "num_generations": args.num_generations,
+        }
+        recorder = RolloutRecorder(
+            store,
+            run_id,
+            config.model,
+            config.template,
+            sampling,
+            config.seed,
+            {r.name: r.weight for r in config.rewards},
+            backend_version=trl.__version__,
+        )
         components = build_reward_components(config.rewards, recorder)
         cbs = [metrics_callback(store, run_id), *callbacks]
         if config.eval.dataset:
             eval_components = build_reward_components(config.rewards)
-            cbs.append(eval_callback(store, run_id, config, eval_components, tokenizer, args.max_completion_length))
-        trainer = make_trainer_class()(model=model, reward_funcs=components, args=args,
-                                       train_dataset=grpo_dataset(rows, config.template),
-                                       processing_class=tokenizer, callbacks=cbs)
+            cbs.append(
+                eval_callback(store, run_id, config, eval_components, tokenizer, args.max_completion_length)
+            )
+        trainer = make_trainer_class()(
+            model=model,
+            reward_funcs=components,
+            args=args,
+            train_dataset=grpo_dataset(rows, config.template),
+            processing_class=tokenizer,
+            callbacks=cbs,
+        )
         trainer.r1h_recorder = recorder
         if checkpoint and _checkpoint_step(checkpoint) >= args.max_steps > 0:
             # Already done (final/ was saved then): HF's loop would run one extra step if resumed here.
@@ -148,8 +198,14 @@ def run_grpo(store, config: GRPORunConfig, *, resume: bool = False, callbacks=()
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         finish_run(store, run_id, status=status, error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
-    summary = {"run_id": run_id, "steps": trainer.state.global_step, "rollouts_written": recorder.written_rollouts,
-               "infra_failures": recorder.infra_failures, "output_dir": str(out_dir), "resumed_from": checkpoint}
+    summary = {
+        "run_id": run_id,
+        "steps": trainer.state.global_step,
+        "rollouts_written": recorder.written_rollouts,
+        "infra_failures": recorder.infra_failures,
+        "output_dir": str(out_dir),
+        "resumed_from": checkpoint,
+    }
     finish_run(store, run_id, status="finished", summary=summary)
     return summary
 
@@ -157,8 +213,10 @@ def run_grpo(store, config: GRPORunConfig, *, resume: bool = False, callbacks=()
 def _grpo_args(GRPOConfig, config: GRPORunConfig, out_dir: Path):
     options = dict(config.trl)
     if "reward_weights" in options:
-        raise ConfigError("set reward weights on each reward (rewards: [{name, verifier, weight}]), "
-                          "not with trl.reward_weights")
+        raise ConfigError(
+            "set reward weights on each reward (rewards: [{name, verifier, weight}]), "
+            "not with trl.reward_weights"
+        )
     options["reward_weights"] = [float(r.weight) for r in config.rewards]
     options.setdefault("logging_steps", 1)
     options.setdefault("save_steps", config.checkpoint_every)

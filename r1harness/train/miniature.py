@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from r1harness.errors import ConfigError
-from r1harness.train.config import GRPORunConfig, from_dict, read_yaml, _set_dotted
-
+from r1harness.train.config import GRPORunConfig, _set_dotted, from_dict, read_yaml
 
 CORPUS_KEYS = {"documents", "format_share", "layout", "passes"}
 
@@ -24,19 +23,19 @@ CORPUS_KEYS = {"documents", "format_share", "layout", "passes"}
 @dataclass(frozen=True)
 class MiniatureRecipe:
     task: dict = field(default_factory=lambda: {"name": "arithmetic", "params": {"digits": 2}})
-    dataset: str = "r1zero_arithmetic"    # prompts.dataset for the train/test splits
+    dataset: str = "r1zero_arithmetic"  # prompts.dataset for the train/test splits
     data_seed: int = 1234
     train_prompts: int = 2000
     heldout_prompts: int = 200
     corpus: dict = field(default_factory=lambda: {"documents": 20000, "format_share": 0.05})
     model: dict = field(default_factory=lambda: {"arch": "qwen2", "layers": 4, "hidden": 128, "heads": 4})
-    pretrain: dict = field(default_factory=dict)        # SFTConfig options for the base's pretraining
+    pretrain: dict = field(default_factory=dict)  # SFTConfig options for the base's pretraining
     pretrain_threads: int | None = None
     # Optional second pretraining phase (same problems, another format share): SFTConfig options plus
     # "format_share"; lets a base learn the skill longer while its formatted mode stays rare.
     pretrain_continue: dict | None = None
-    grpo: dict = field(default_factory=dict)            # GRPORunConfig keys except model/dataset/split
-    grpo_time_limit_s: float | None = 600.0             # stop GRPO (and evaluate) after this much wall time
+    grpo: dict = field(default_factory=dict)  # GRPORunConfig keys except model/dataset/split
+    grpo_time_limit_s: float | None = 600.0  # stop GRPO (and evaluate) after this much wall time
 
     def __post_init__(self):
         if self.task.get("name") not in ("arithmetic", "countdown"):
@@ -44,7 +43,8 @@ class MiniatureRecipe:
         unknown = set(self.corpus) - CORPUS_KEYS
         if unknown:
             raise ConfigError(
-                f"corpus: unknown key(s) {sorted(unknown)}; valid keys are {sorted(CORPUS_KEYS)}")
+                f"corpus: unknown key(s) {sorted(unknown)}; valid keys are {sorted(CORPUS_KEYS)}"
+            )
         bad = {"model", "dataset", "split"} & set(self.grpo)
         if bad:
             raise ConfigError(f"grpo: {sorted(bad)} are set by the recipe itself; remove them")
@@ -65,8 +65,11 @@ def task_prompts(recipe: MiniatureRecipe) -> tuple[list[dict], list[dict]]:
     params = recipe.task.get("params", {})
     heldout = gen(recipe.heldout_prompts, recipe.data_seed + 1, **params)
     held = {r["problem"] for r in heldout}
-    train = [r for r in gen(recipe.train_prompts + len(held), recipe.data_seed, **params)
-             if r["problem"] not in held][:recipe.train_prompts]
+    train = [
+        r
+        for r in gen(recipe.train_prompts + len(held), recipe.data_seed, **params)
+        if r["problem"] not in held
+    ][: recipe.train_prompts]
     return train, heldout
 
 
@@ -79,10 +82,20 @@ def ingest_task(store, recipe: MiniatureRecipe) -> dict:
     rows = []
     for split, part in (("train", train), ("test", heldout)):
         for i, r in enumerate(part):
-            rows.append({"prompt_id": prompt_id(recipe.dataset, r["problem"]), "dataset": recipe.dataset,
-                         "split": split, "domain": "math", "problem": r["problem"], "answer": r["answer"],
-                         "verifier": verifier, "metadata": json.dumps(r["metadata"]),
-                         "source": f"generator:{recipe.task['name']}", "source_index": i})
+            rows.append(
+                {
+                    "prompt_id": prompt_id(recipe.dataset, r["problem"]),
+                    "dataset": recipe.dataset,
+                    "split": split,
+                    "domain": "math",
+                    "problem": r["problem"],
+                    "answer": r["answer"],
+                    "verifier": verifier,
+                    "metadata": json.dumps(r["metadata"]),
+                    "source": f"generator:{recipe.task['name']}",
+                    "source_index": i,
+                }
+            )
     res = store.append("prompts", rows)
     return {"train": len(train), "test": len(heldout), "written": res.written}
 
@@ -101,8 +114,9 @@ def build_base(recipe: MiniatureRecipe, seed: int, out_dir: Path) -> Path:
     if not recipe.pretrain_continue:
         pretrain(init, corpus, base, seed=seed, threads=recipe.pretrain_threads, **recipe.pretrain)
         return base
-    phase1 = pretrain(init, corpus, out_dir / "base_phase1", seed=seed, threads=recipe.pretrain_threads,
-                      **recipe.pretrain)
+    phase1 = pretrain(
+        init, corpus, out_dir / "base_phase1", seed=seed, threads=recipe.pretrain_threads, **recipe.pretrain
+    )
     options = dict(recipe.pretrain_continue)
     corpus = base_corpus(recipe, seed, options.pop("format_share", share))
     pretrain(phase1, corpus, base, seed=seed, threads=recipe.pretrain_threads, **options)
@@ -116,12 +130,16 @@ def base_corpus(recipe: MiniatureRecipe, seed: int, format_share: float) -> list
     from r1harness.tasks.corpus import pretraining_corpus
 
     _, heldout = task_prompts(recipe)
-    return pretraining_corpus(recipe.corpus.get("documents", 20000), seed, format_share=format_share,
-                              template=recipe.grpo.get("template", "r1zero"),
-                              layout=recipe.corpus.get("layout", "spaced"),
-                              passes=recipe.corpus.get("passes", 1),
-                              tasks={recipe.task["name"]: recipe.task.get("params", {})},
-                              exclude_problems={r["problem"] for r in heldout})
+    return pretraining_corpus(
+        recipe.corpus.get("documents", 20000),
+        seed,
+        format_share=format_share,
+        template=recipe.grpo.get("template", "r1zero"),
+        layout=recipe.corpus.get("layout", "spaced"),
+        passes=recipe.corpus.get("passes", 1),
+        tasks={recipe.task["name"]: recipe.task.get("params", {})},
+        exclude_problems={r["problem"] for r in heldout},
+    )
 
 
 def run_miniature(store, recipe: MiniatureRecipe, *, seeds: list[int], out_dir: str | Path) -> dict:
@@ -135,8 +153,12 @@ def run_miniature(store, recipe: MiniatureRecipe, *, seeds: list[int], out_dir: 
         probe = base_probe(recipe, base, seed_dir)
         t1 = time.time()
         summary = grpo_from_base(store, recipe, seed, base, seed_dir)
-        results[seed] = {**summary, "base_probe": probe, "pretrain_s": round(t1 - t0, 1),
-                         "grpo_s": round(time.time() - t1, 1)}
+        results[seed] = {
+            **summary,
+            "base_probe": probe,
+            "pretrain_s": round(t1 - t0, 1),
+            "grpo_s": round(time.time() - t1, 1),
+        }
     return results
 
 
@@ -151,8 +173,13 @@ def base_probe(recipe: MiniatureRecipe, base: Path, seed_dir: Path) -> dict:
     _, heldout = task_prompts(recipe)
     # The opener as the corpus writes it: the "spaced" layout puts a space before <think>.
     opener = "<think>" if recipe.corpus.get("layout", "spaced") == "aligned" else " <think>"
-    probe = probe_base(base, heldout, recipe.grpo.get("template", "r1zero"), opener=opener,
-                       max_new_tokens=recipe.grpo.get("trl", {}).get("max_completion_length", 64))
+    probe = probe_base(
+        base,
+        heldout,
+        recipe.grpo.get("template", "r1zero"),
+        opener=opener,
+        max_new_tokens=recipe.grpo.get("trl", {}).get("max_completion_length", 64),
+    )
     path.write_text(json.dumps(probe, indent=1) + "\n")
     return probe
 
@@ -162,11 +189,25 @@ def grpo_from_base(store, recipe: MiniatureRecipe, seed: int, base: Path, seed_d
     from r1harness.train.grpo import run_grpo
 
     grpo = {"eval": {"every": 10}, **recipe.grpo}
-    grpo["eval"] = {"dataset": recipe.dataset, "split": "test", "max_prompts": recipe.heldout_prompts,
-                    **grpo.get("eval", {})}
-    config = from_dict(GRPORunConfig, {**grpo, "model": str(base), "dataset": recipe.dataset, "split": "train",
-                                       "seed": seed, "output_dir": str(seed_dir / "grpo"),
-                                       "run_name": f"r1zero_tiny seed {seed}"}, where="recipe.grpo")
+    grpo["eval"] = {
+        "dataset": recipe.dataset,
+        "split": "test",
+        "max_prompts": recipe.heldout_prompts,
+        **grpo.get("eval", {}),
+    }
+    config = from_dict(
+        GRPORunConfig,
+        {
+            **grpo,
+            "model": str(base),
+            "dataset": recipe.dataset,
+            "split": "train",
+            "seed": seed,
+            "output_dir": str(seed_dir / "grpo"),
+            "run_name": f"r1zero_tiny seed {seed}",
+        },
+        where="recipe.grpo",
+    )
     return run_grpo(store, config, callbacks=[_time_limit(recipe.grpo_time_limit_s)])
 
 
@@ -190,7 +231,8 @@ def curve_sql(run_ids: list[str] | None = None) -> str:
     where = "" if not run_ids else "AND r.run_id IN (" + ", ".join(f"'{x}'" for x in run_ids) + ")"
     return f"""
         SELECT r.run_id, r.step,
-               CASE WHEN json_extract(r.sampling, '$.greedy') = 'true' THEN 'greedy' ELSE 'sampled' END AS decoding,
+               CASE WHEN json_extract(r.sampling, '$.greedy') = 'true' THEN 'greedy' ELSE 'sampled' END
+                 AS decoding,
                count(DISTINCT r.rollout_id) AS n,
                avg(CASE WHEN w.verifier = 'math' THEN w.score END) AS accuracy,
                avg(CASE WHEN w.verifier = 'final_number' THEN w.score END) AS final_number_accuracy,

@@ -11,24 +11,43 @@ from pathlib import Path
 from r1harness.train.config import trl_args
 
 
-def pretrain(model_dir: str | Path, corpus: list[str], out_dir: str | Path, *, seed: int = 0,
-             threads: int | None = None, **trl_options) -> Path:
+def pretrain(
+    model_dir: str | Path,
+    corpus: list[str],
+    out_dir: str | Path,
+    *,
+    seed: int = 0,
+    threads: int | None = None,
+    **trl_options,
+) -> Path:
     """Train `model_dir` on `corpus` (one document per string) and save the result in `out_dir`."""
     import torch
-    from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
+    from datasets import Dataset
+
     if threads:
         torch.set_num_threads(threads)
-    options = {"max_steps": 300, "per_device_train_batch_size": 32, "learning_rate": 3e-3,
-               "lr_scheduler_type": "cosine", "warmup_steps": 20, "logging_steps": 50, "save_strategy": "no",
-               "max_length": 256, "packing": False, "dataset_text_field": "text", **trl_options}
+    options = {
+        "max_steps": 300,
+        "per_device_train_batch_size": 32,
+        "learning_rate": 3e-3,
+        "lr_scheduler_type": "cosine",
+        "warmup_steps": 20,
+        "logging_steps": 50,
+        "save_strategy": "no",
+        "max_length": 256,
+        "packing": False,
+        "dataset_text_field": "text",
+        **trl_options,
+    }
     args = trl_args(SFTConfig, options, output_dir=str(out_dir), seed=seed, where="pretrain")
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir)
-    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_dict({"text": corpus}),
-                         processing_class=tokenizer)
+    trainer = SFTTrainer(
+        model=model, args=args, train_dataset=Dataset.from_dict({"text": corpus}), processing_class=tokenizer
+    )
     trainer.train()
     trainer.save_model(str(out_dir))
     tokenizer.save_pretrained(str(out_dir))

@@ -12,7 +12,8 @@ a recorder (see `store_log.py`) so the store gets one `rewards` row per componen
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from r1harness.train.config import RewardSpec
 from r1harness.verify.verdict import Verdict
@@ -42,8 +43,9 @@ class RewardComponent:
             self._fn = resolve_verifier(self.spec.verifier)
         return self._fn
 
-    def __call__(self, prompts: list, completions: list, completion_ids: list | None = None,
-                 **kwargs: Any) -> list[float | None]:
+    def __call__(
+        self, prompts: list, completions: list, completion_ids: list | None = None, **kwargs: Any
+    ) -> list[float | None]:
         texts = [completion_text(c) for c in completions]
         refs = references(kwargs, len(texts), completion_ids)
         verdicts = self.score(texts, refs)

@@ -16,9 +16,10 @@ from r1harness.train.data import load_set
 def run_sft(store, config: SFTRunConfig, *, callbacks=()) -> dict:
     """Train on the set; returns a summary with the first/last logged training loss."""
     import torch
-    from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
+
+    from datasets import Dataset
 
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -27,18 +28,31 @@ def run_sft(store, config: SFTRunConfig, *, callbacks=()) -> dict:
     if config.completion_only:
         options.setdefault("assistant_only_loss", True)
     args = trl_args(SFTConfig, options, output_dir=config.output_dir, seed=config.seed, where="sft trl")
-    run_id = start_run(store, "sft", name=config.run_name,
-                       config={**to_dict(config), "set_name": name, "set_version": version,
-                               "n_samples": len(conversations), "resolved_trl": args.to_dict()})
+    run_id = start_run(
+        store,
+        "sft",
+        name=config.run_name,
+        config={
+            **to_dict(config),
+            "set_name": name,
+            "set_version": version,
+            "n_samples": len(conversations),
+            "resolved_trl": args.to_dict(),
+        },
+    )
     losses = _LossLog()
     try:
         tokenizer = AutoTokenizer.from_pretrained(config.model)
         model = AutoModelForCausalLM.from_pretrained(config.model)
         from r1harness.train.grpo import metrics_callback
 
-        trainer = SFTTrainer(model=model, args=args, processing_class=tokenizer,
-                             train_dataset=Dataset.from_dict({"messages": conversations}),
-                             callbacks=[metrics_callback(store, run_id), losses.callback(), *callbacks])
+        trainer = SFTTrainer(
+            model=model,
+            args=args,
+            processing_class=tokenizer,
+            train_dataset=Dataset.from_dict({"messages": conversations}),
+            callbacks=[metrics_callback(store, run_id), losses.callback(), *callbacks],
+        )
         trainer.train()
         out = Path(config.output_dir)
         trainer.save_model(str(out))
@@ -47,9 +61,15 @@ def run_sft(store, config: SFTRunConfig, *, callbacks=()) -> dict:
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         finish_run(store, run_id, status=status, error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
-    summary = {"run_id": run_id, "set": f"{name}@v{version}", "n_samples": len(conversations),
-               "steps": trainer.state.global_step, "first_loss": losses.first, "last_loss": losses.last,
-               "output_dir": str(config.output_dir)}
+    summary = {
+        "run_id": run_id,
+        "set": f"{name}@v{version}",
+        "n_samples": len(conversations),
+        "steps": trainer.state.global_step,
+        "first_loss": losses.first,
+        "last_loss": losses.last,
+        "output_dir": str(config.output_dir),
+    }
     finish_run(store, run_id, status="finished", summary=summary)
     return summary
 

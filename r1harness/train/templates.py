@@ -1,4 +1,7 @@
-"""Prompt templates by name. `r1zero` is the DeepSeek-R1-Zero template (paper, Table 1) used on base models."""
+"""Prompt templates by name.
+
+`r1zero` is the DeepSeek-R1-Zero template (paper, Table 1) used on base models.
+"""
 
 from __future__ import annotations
 

@@ -25,7 +25,8 @@ FORMAT_TOKENS = ("<think>", "</think>", "<answer>", "</answer>")
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
     "{% if message['role'] == 'assistant' %}"
-    "{{ '<|im_start|>assistant\n' }}{% generation %}{{ message['content'] + '<|im_end|>' }}{% endgeneration %}"
+    "{{ '<|im_start|>assistant\n' }}{% generation %}"
+    "{{ message['content'] + '<|im_end|>' }}{% endgeneration %}"
     "{{ '\n' }}"
     "{% else %}"
     "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}"
@@ -57,17 +58,29 @@ class TinyModelConfig:
         if self.kv_heads is not None and self.heads % self.kv_heads:
             raise ConfigError(f"heads ({self.heads}) must be divisible by kv_heads ({self.kv_heads})")
         if self.vocab_size < 300:
-            raise ConfigError(f"vocab_size must be >= 300 (256 bytes + special tokens), got {self.vocab_size}")
+            raise ConfigError(
+                f"vocab_size must be >= 300 (256 bytes + special tokens), got {self.vocab_size}"
+            )
         if self.layers < 1:
             raise ConfigError(f"layers must be >= 1, got {self.layers}")
 
 
-def init_tiny_model(out_dir, *, arch: str = "qwen2", layers: int = 4, hidden: int = 128, heads: int = 4,
-                    vocab_size: int = 512, corpus: list[str] | None = None, seed: int = 0,
-                    **extra) -> Path:
+def init_tiny_model(
+    out_dir,
+    *,
+    arch: str = "qwen2",
+    layers: int = 4,
+    hidden: int = 128,
+    heads: int = 4,
+    vocab_size: int = 512,
+    corpus: list[str] | None = None,
+    seed: int = 0,
+    **extra,
+) -> Path:
     """Build and save a tokenizer + randomly initialised causal LM in `out_dir`; returns the path."""
-    cfg = TinyModelConfig(arch=arch, layers=layers, hidden=hidden, heads=heads, vocab_size=vocab_size,
-                          seed=seed, **extra)
+    cfg = TinyModelConfig(
+        arch=arch, layers=layers, hidden=hidden, heads=heads, vocab_size=vocab_size, seed=seed, **extra
+    )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if corpus is None:
@@ -90,16 +103,28 @@ def build_tokenizer(corpus: list[str], vocab_size: int):
     if not corpus:
         raise ConfigError("the tokenizer corpus is empty; pass some text (or corpus=None for the default)")
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Digits(individual_digits=True),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
-    ])
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Digits(individual_digits=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
+        ]
+    )
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size - len(FORMAT_TOKENS), special_tokens=list(SPECIAL_TOKENS),
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size - len(FORMAT_TOKENS),
+        special_tokens=list(SPECIAL_TOKENS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     tok.train_from_iterator(corpus, trainer=trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=EOS, pad_token=PAD, unk_token=None,
-                                   model_max_length=1024, padding_side="left")
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        eos_token=EOS,
+        pad_token=PAD,
+        unk_token=None,
+        model_max_length=1024,
+        padding_side="left",
+    )
     fast.add_tokens(list(FORMAT_TOKENS), special_tokens=False)
     fast.chat_template = CHAT_TEMPLATE
     return fast
@@ -111,10 +136,16 @@ def build_model(cfg: TinyModelConfig, tokenizer):
     from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
 
     common = dict(
-        vocab_size=len(tokenizer), hidden_size=cfg.hidden, num_hidden_layers=cfg.layers,
-        num_attention_heads=cfg.heads, num_key_value_heads=cfg.kv_heads or cfg.heads,
-        intermediate_size=cfg.intermediate or 4 * cfg.hidden, max_position_embeddings=cfg.max_positions,
-        tie_word_embeddings=True, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        vocab_size=len(tokenizer),
+        hidden_size=cfg.hidden,
+        num_hidden_layers=cfg.layers,
+        num_attention_heads=cfg.heads,
+        num_key_value_heads=cfg.kv_heads or cfg.heads,
+        intermediate_size=cfg.intermediate or 4 * cfg.hidden,
+        max_position_embeddings=cfg.max_positions,
+        tie_word_embeddings=True,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
         bos_token_id=None,
     )
     config = Qwen2Config(**common) if cfg.arch == "qwen2" else LlamaConfig(**common)

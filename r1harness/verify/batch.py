@@ -7,7 +7,7 @@ knows, before running, which `rewards` rows (verifier, version) it would write a
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from r1harness.verify.format import FORMAT_VERIFIER_VERSION, check_format
 from r1harness.verify.language import LANGUAGE_VERIFIER_VERSION, language_consistency

@@ -35,8 +35,18 @@ from r1harness.verify.verdict import Verdict
 
 CODE_VERIFIER_VERSION = "1"
 _FENCE = re.compile(r"```([A-Za-z0-9_+#-]*)[^\n]*\n(.*?)```", re.S)
-_LANG_TAGS = {"python": "python", "py": "python", "python3": "python", "py3": "python",
-              "cpp": "cpp", "c++": "cpp", "cc": "cpp", "cxx": "cpp", "c++17": "cpp", "cpp17": "cpp"}
+_LANG_TAGS = {
+    "python": "python",
+    "py": "python",
+    "python3": "python",
+    "py3": "python",
+    "cpp": "cpp",
+    "c++": "cpp",
+    "cc": "cpp",
+    "cxx": "cpp",
+    "c++17": "cpp",
+    "cpp17": "cpp",
+}
 REWARDS = ("all", "fraction")
 
 
@@ -61,22 +71,38 @@ def _as_obj(value: Any, default):
     return value
 
 
-def build_request(code: str, language: str, reference: dict[str, Any], *, stop_on_first_failure: bool,
-                  comparator: str | None = None) -> dict[str, Any]:
+def build_request(
+    code: str,
+    language: str,
+    reference: dict[str, Any],
+    *,
+    stop_on_first_failure: bool,
+    comparator: str | None = None,
+) -> dict[str, Any]:
     """The /v1/judge request for a program against a `prompts` row."""
     meta = _as_obj(reference.get("metadata"), {}) or {}
     tests = _as_obj(reference.get("tests"), None)
-    req: dict[str, Any] = {"language": language, "source": code,
-                           "stop_on_first_failure": stop_on_first_failure,
-                           "comparator": comparator or meta.get("comparator") or "tokens"}
+    req: dict[str, Any] = {
+        "language": language,
+        "source": code,
+        "stop_on_first_failure": stop_on_first_failure,
+        "comparator": comparator or meta.get("comparator") or "tokens",
+    }
     if not tests and meta.get("test") and meta.get("entry_point"):
         prompt = meta.get("prompt") or reference.get("problem") or ""
         req["source"] = _humaneval_program(prompt, code, meta["entry_point"])
         # the prompt also runs beside check() (outside the submission's process): checks use its helpers
-        req["tests"] = {"type": "assert", "entry_point": meta["entry_point"], "test": meta["test"],
-                        "prelude": prompt}
-    elif isinstance(tests, list) and tests and all(isinstance(t, dict) and t.get("testtype") == "functional"
-                                                   for t in tests):
+        req["tests"] = {
+            "type": "assert",
+            "entry_point": meta["entry_point"],
+            "test": meta["test"],
+            "prelude": prompt,
+        }
+    elif (
+        isinstance(tests, list)
+        and tests
+        and all(isinstance(t, dict) and t.get("testtype") == "functional" for t in tests)
+    ):
         req["tests"] = {"type": "functional", "fn_name": _fn_name(meta), "tests": tests}
     elif isinstance(tests, list):
         req["tests"] = [{"input": t.get("input", ""), "output": t.get("output", "")} for t in tests]
@@ -109,11 +135,21 @@ def _language_for(tag: str | None, reference: dict[str, Any], default: str) -> s
     return tag or _LANG_TAGS.get(str(meta.get("language", "")).lower()) or default
 
 
-def verify_code_batch(completions: list[str], references: list[dict[str, Any]], *, reward: str = "all",
-                      url: str | None = None, client=None, language: str = "python",
-                      stop_on_first_failure: bool | None = None, comparator: str | None = None,
-                      concurrency: int = 4, batch_size: int = 8, retries: int = 6,
-                      **_ignored) -> list[Verdict]:
+def verify_code_batch(
+    completions: list[str],
+    references: list[dict[str, Any]],
+    *,
+    reward: str = "all",
+    url: str | None = None,
+    client=None,
+    language: str = "python",
+    stop_on_first_failure: bool | None = None,
+    comparator: str | None = None,
+    concurrency: int = 4,
+    batch_size: int = 8,
+    retries: int = 6,
+    **_ignored,
+) -> list[Verdict]:
     """Judge each completion against its reference in the sandbox service (see the module docstring)."""
     if reward not in REWARDS:
         from r1harness.errors import ConfigError
@@ -132,11 +168,23 @@ def verify_code_batch(completions: list[str], references: list[dict[str, Any]], 
             truncated_think = "<think>" in text and "</think>" not in text
             code = None if truncated_think else text.rsplit("</think>", 1)[-1].lstrip("\n")
         if code is None or not code.strip():
-            verdicts[i] = Verdict("unparseable", 0.0, "code", CODE_VERIFIER_VERSION,
-                                  reason="no fenced code block outside <think>")
+            verdicts[i] = Verdict(
+                "unparseable",
+                0.0,
+                "code",
+                CODE_VERIFIER_VERSION,
+                reason="no fenced code block outside <think>",
+            )
             continue
-        requests.append(build_request(code, _language_for(tag, ref, language), ref,
-                                      stop_on_first_failure=stop, comparator=comparator))
+        requests.append(
+            build_request(
+                code,
+                _language_for(tag, ref, language),
+                ref,
+                stop_on_first_failure=stop,
+                comparator=comparator,
+            )
+        )
         where.append(i)
     if requests:
         client = client or _client(url, concurrency, batch_size, retries)
@@ -169,23 +217,54 @@ def to_verdict(res: Any, req: dict[str, Any], reward: str) -> Verdict:
     """Map a judge result (or the exception that replaced it) to a Verdict."""
     extracted = req["source"][-2000:]
     if isinstance(res, Exception):
-        return Verdict("error", None, "code", CODE_VERIFIER_VERSION, extracted=extracted,
-                       reason=f"sandbox unavailable: {res}"[:500])
-    details = {"verdict": res["verdict"], "passed": res["passed"], "total": res["total"],
-               "language": req["language"], "cached": res.get("cached", False)}
+        return Verdict(
+            "error",
+            None,
+            "code",
+            CODE_VERIFIER_VERSION,
+            extracted=extracted,
+            reason=f"sandbox unavailable: {res}"[:500],
+        )
+    details = {
+        "verdict": res["verdict"],
+        "passed": res["passed"],
+        "total": res["total"],
+        "language": req["language"],
+        "cached": res.get("cached", False),
+    }
     failing = [t for t in res.get("tests", []) if t["verdict"] != "pass"]
     if failing:
         details["first_failure"] = {k: failing[0].get(k) for k in ("verdict", "message", "stderr")}
     if res["verdict"] == "sandbox_error":
-        return Verdict("error", None, "code", CODE_VERIFIER_VERSION, extracted=extracted,
-                       reason=f"sandbox_error: {res.get('error') or details.get('first_failure')}"[:500],
-                       details=details)
+        return Verdict(
+            "error",
+            None,
+            "code",
+            CODE_VERIFIER_VERSION,
+            extracted=extracted,
+            reason=f"sandbox_error: {res.get('error') or details.get('first_failure')}"[:500],
+            details=details,
+        )
     if res["verdict"] == "pass":
-        return Verdict("correct", 1.0, "code", CODE_VERIFIER_VERSION, extracted=extracted,
-                       reason=f"all {res['total']} tests pass", details=details)
+        return Verdict(
+            "correct",
+            1.0,
+            "code",
+            CODE_VERIFIER_VERSION,
+            extracted=extracted,
+            reason=f"all {res['total']} tests pass",
+            details=details,
+        )
     score = float(res["pass_fraction"]) if reward == "fraction" else 0.0
     if res["verdict"] == "compile_error":
         details["compile_error"] = res.get("compile_error", "")[-1000:]
         score = 0.0
-    return Verdict("wrong", score, "code", CODE_VERIFIER_VERSION, extracted=extracted,
-                   reason=f"{res['verdict']}: {res['passed']}/{res['total']} tests pass", details=details)
+    return Verdict(
+        "wrong",
+        score,
+        "code",
+        CODE_VERIFIER_VERSION,
+        extracted=extracted,
+        reason=f"{res['verdict']}: {res['passed']}/{res['total']} tests pass",
+        details=details,
+    )

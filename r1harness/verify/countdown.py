@@ -17,8 +17,12 @@ from r1harness.verify.verdict import Verdict
 
 COUNTDOWN_VERIFIER_VERSION = "1"
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
-_OPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
-        ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b}
+_OPS = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+}
 
 
 class _Unparseable(ValueError):
@@ -38,7 +42,9 @@ def verify_countdown(completion: str, numbers: list[int], target: int, *, use_al
         return _verdict("wrong", equation, "division by zero")
     missing = Counter(used) - Counter(numbers)
     if missing:
-        return _verdict("wrong", equation, f"uses numbers not given (or too often): {sorted(missing.elements())}")
+        return _verdict(
+            "wrong", equation, f"uses numbers not given (or too often): {sorted(missing.elements())}"
+        )
     if use_all and Counter(used) != Counter(numbers):
         return _verdict("wrong", equation, "does not use every number exactly once")
     if value != target:
@@ -46,8 +52,9 @@ def verify_countdown(completion: str, numbers: list[int], target: int, *, use_al
     return _verdict("correct", equation, "reaches the target", value=_fmt(value))
 
 
-def verify_countdown_batch(completions: list[str], references: list[dict], *, use_all: bool = False,
-                           **_options) -> list[Verdict]:
+def verify_countdown_batch(
+    completions: list[str], references: list[dict], *, use_all: bool = False, **_options
+) -> list[Verdict]:
     """Registry signature: references are `prompts` rows; numbers/target come from their metadata."""
     out = []
     for completion, ref in zip(completions, references, strict=True):
@@ -55,11 +62,20 @@ def verify_countdown_batch(completions: list[str], references: list[dict], *, us
             meta = ref.get("metadata") or {}
             meta = json.loads(meta) if isinstance(meta, str) else meta
             target = int(meta.get("target", ref.get("answer")))
-            out.append(verify_countdown(completion, [int(x) for x in meta["numbers"]], target, use_all=use_all))
+            out.append(
+                verify_countdown(completion, [int(x) for x in meta["numbers"]], target, use_all=use_all)
+            )
         except (KeyError, TypeError, ValueError) as exc:
             # A malformed reference is our failure, not the model's: no score.
-            out.append(Verdict("error", None, "countdown", COUNTDOWN_VERIFIER_VERSION,
-                               reason=f"reference lacks numbers/target: {exc!r}"))
+            out.append(
+                Verdict(
+                    "error",
+                    None,
+                    "countdown",
+                    COUNTDOWN_VERIFIER_VERSION,
+                    reason=f"reference lacks numbers/target: {exc!r}",
+                )
+            )
     return out
 
 
@@ -95,5 +111,12 @@ def _fmt(value: Fraction) -> str:
 
 
 def _verdict(status: str, extracted: str | None, reason: str, **details) -> Verdict:
-    return Verdict(status, 1.0 if status == "correct" else 0.0, "countdown", COUNTDOWN_VERIFIER_VERSION,
-                   extracted=extracted, reason=reason, details=details)
+    return Verdict(
+        status,
+        1.0 if status == "correct" else 0.0,
+        "countdown",
+        COUNTDOWN_VERIFIER_VERSION,
+        extracted=extracted,
+        reason=reason,
+        details=details,
+    )

@@ -143,7 +143,7 @@ class MathVerifier:
         _same_length(answers, golds)
         return self._grade(list(answers), golds, [{} for _ in answers], [None] * len(answers))
 
-    def start(self) -> "MathVerifier":
+    def start(self) -> MathVerifier:
         """Start the worker processes now (they also start on first use) and wait until they are warm:
         call it before a timed or latency-sensitive loop, e.g. before GRPO's first step."""
         with self._lock:
@@ -171,7 +171,7 @@ class MathVerifier:
                 self._pool.close()
                 self._pool = None
 
-    def __enter__(self) -> "MathVerifier":
+    def __enter__(self) -> MathVerifier:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -188,7 +188,7 @@ class MathVerifier:
             results = self._lookup_or_compute(set(wanted))
             self.hits += len(wanted) - len(set(wanted))  # repeats within the batch were graded once
         out = []
-        for answer, gold, key, det, why in zip(answers, golds, keys, details, reasons):
+        for answer, key, det, why in zip(answers, keys, details, reasons):
             if answer is None:
                 out.append(_verdict("unparseable", extracted=None, reason=why or "no answer", details=det))
             elif key is None:

@@ -19,10 +19,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_connections
-from typing import Any, Callable
+from typing import Any
 
 from r1harness.errors import VerifierError
 
@@ -165,7 +166,7 @@ class DeadlinePool:
         if not self._workers:
             self._workers = [_Worker(self.fn_path) for _ in range(self.n_workers)]
 
-    def _run(self, items: list[Any], queue: "_Lanes") -> list[Outcome]:
+    def _run(self, items: list[Any], queue: _Lanes) -> list[Outcome]:
         results: list[Outcome | None] = [None] * len(items)
         remaining = len(items)
         while remaining:
@@ -193,7 +194,7 @@ class DeadlinePool:
         ends = [w.since + self.timeout_s if w.assigned else w.started + STARTUP_TIMEOUT_S for w in waiting]
         return max(0.0, min(ends) - time.monotonic())
 
-    def _feed(self, queue: "_Lanes", items: list[Any]) -> None:
+    def _feed(self, queue: _Lanes, items: list[Any]) -> None:
         idle = [w for w in self._workers if w.ready and not w.assigned]
         for worker in idle:
             lane = self._workers.index(worker)
@@ -211,7 +212,7 @@ class DeadlinePool:
                 worker.assigned.clear()
                 self._respawn(worker)
 
-    def _collect(self, worker: _Worker, results: list, queue: "_Lanes") -> int:
+    def _collect(self, worker: _Worker, results: list, queue: _Lanes) -> int:
         done = 0
         try:
             while worker.conn.poll():
@@ -232,7 +233,7 @@ class DeadlinePool:
             done += self._replace(worker, results, queue, Outcome(ERROR, "worker process died"))
         return done
 
-    def _replace(self, worker: _Worker, results: list, queue: "_Lanes", outcome: Outcome) -> int:
+    def _replace(self, worker: _Worker, results: list, queue: _Lanes, outcome: Outcome) -> int:
         current = worker.assigned.popleft() if worker.assigned else None
         queue.put_back(self._workers.index(worker), list(worker.assigned))
         worker.assigned.clear()
@@ -262,7 +263,7 @@ class DeadlinePool:
                 worker.kill()
             self._workers, self._spare = [], None
 
-    def __enter__(self) -> "DeadlinePool":
+    def __enter__(self) -> DeadlinePool:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -44,7 +44,7 @@ class ReadabilityThresholds:
                 )
 
     @classmethod
-    def from_options(cls, options: dict) -> "ReadabilityThresholds":
+    def from_options(cls, options: dict) -> ReadabilityThresholds:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(options) - known)
         if unknown:

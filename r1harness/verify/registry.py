@@ -8,7 +8,7 @@ them to skip rollouts already verified at that version.
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from collections.abc import Callable
 
 from r1harness.errors import ConfigError
 

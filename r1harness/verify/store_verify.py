@@ -214,7 +214,7 @@ def _reference(record: dict) -> dict:
 
 
 def _reward_rows(records: list[dict], verdicts: list, run: str) -> list[dict]:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return [
         {
             "reward_id": reward_id(r["rollout_id"], v.verifier, v.version),

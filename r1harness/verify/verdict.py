@@ -16,20 +16,22 @@ INFRA_STATUSES = frozenset({"timeout", "error"})
 
 @dataclass(frozen=True)
 class Verdict:
-    status: str                      # correct | wrong | unparseable | timeout | error
-    score: float | None              # None exactly when status is timeout or error
-    verifier: str                    # e.g. "math", "format.r1zero", "code"
-    version: str                     # bump whenever a policy change can change a verdict
-    extracted: str | None = None     # the answer the verifier looked at
-    reason: str = ""                 # short human-readable why
+    status: str  # correct | wrong | unparseable | timeout | error
+    score: float | None  # None exactly when status is timeout or error
+    verifier: str  # e.g. "math", "format.r1zero", "code"
+    version: str  # bump whenever a policy change can change a verdict
+    extracted: str | None = None  # the answer the verifier looked at
+    reason: str = ""  # short human-readable why
     details: dict[str, Any] = field(default_factory=dict)  # measured values, e.g. {"share": 0.97}
 
     def __post_init__(self):
         if self.status not in STATUSES:
             raise ValueError(f"Verdict.status must be one of {STATUSES}, not {self.status!r}")
         if self.status in INFRA_STATUSES and self.score is not None:
-            raise ValueError(f"a {self.status} verdict has no score (got {self.score}); infrastructure "
-                             "failures are never scored")
+            raise ValueError(
+                f"a {self.status} verdict has no score (got {self.score}); infrastructure "
+                "failures are never scored"
+            )
         if self.status not in INFRA_STATUSES and self.score is None:
             raise ValueError(f"a {self.status} verdict needs a score")
 
@@ -39,9 +41,15 @@ class Verdict:
 
     def to_row(self) -> dict[str, Any]:
         """The fields of a `rewards` row this verdict fills."""
-        return {"verifier": self.verifier, "verifier_version": self.version, "status": self.status,
-                "score": self.score, "extracted": self.extracted, "reason": self.reason,
-                "details": json.dumps(self.details, default=str, ensure_ascii=False)}
+        return {
+            "verifier": self.verifier,
+            "verifier_version": self.version,
+            "status": self.status,
+            "score": self.score,
+            "extracted": self.extracted,
+            "reason": self.reason,
+            "details": json.dumps(self.details, default=str, ensure_ascii=False),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -7,6 +7,7 @@ PYTHON ?= python3
 PY      = $(VENV)/bin/python
 TORCH   = torch==2.13.0
 PYTEST_ARGS ?=
+DEMO_ARGS ?=
 
 .PHONY: install demo lint test test-fast bench clean-venv
 
@@ -20,12 +21,15 @@ $(VENV)/.installed: pyproject.toml constraints.txt scripts/install-system-deps.s
 
 install: $(VENV)/.installed
 
+# The report goes beside the store (r1h-store-reports/tiny, ignored), not over the committed reports/tiny;
+# `make demo DEMO_ARGS="--out reports/tiny"` regenerates that one.
 demo: install
-	$(VENV)/bin/r1h demo
+	$(VENV)/bin/r1h demo $(DEMO_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 test: install lint
 	HF_HOME=$(CURDIR)/.cache/hf HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q $(PYTEST_ARGS)

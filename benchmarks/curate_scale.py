@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from r1harness.paths import data_dir
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("R1H_SHARED_DATA", REPO.parent / "shared" / "data"))
+SHARED = data_dir()
 CHUNK = 200_000
 
 

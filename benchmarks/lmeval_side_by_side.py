@@ -189,7 +189,7 @@ def main() -> None:
     ap.add_argument("--json", default=None, help="write the report here too")
     args = ap.parse_args()
     from r1harness.evals.lmeval import import_lmeval
-    from r1harness.ingest.manifest import data_dir
+    from r1harness.paths import data_dir
     from r1harness.store import Store
     from r1harness.train.tiny_model import init_tiny_model
 

@@ -137,7 +137,11 @@ def run_store(rows: int, batch: int, workdir: str) -> dict:
         )
     export_s = time.perf_counter() - t0
     exported = store.sql(f"SELECT count(*) AS n FROM read_parquet('{out}')")["n"][0]
-    disk = sum(f.stat().st_size for f in (store.root / "tables").rglob("*.parquet"))
+    disk = sum(
+        f.stat().st_size
+        for t in (store.root / "tables").iterdir()  # one link per table: rglob starts inside it
+        for f in t.rglob("*.parquet")
+    )
     return {
         "side": "store",
         "rows": rows,

@@ -1,6 +1,6 @@
 """Math verification throughput on a rejection-sampling-shaped workload.
 
-k completions per problem over MATH-500 golds (../shared/data/math500/math500.jsonl), each with ~2,000
+k completions per problem over MATH-500 golds (math500/math500.jsonl in $R1H_DATA_DIR), each with ~2,000
 characters of reasoning before the final answer, and a realistic answer mix: the gold as written, equivalent
 forms written differently (\\dfrac, decimals, `x = …`, units, thousands separators, reordered lists), a few
 recurring wrong answers per problem, and truncated outputs with no answer. Graded in the same run by
@@ -30,7 +30,15 @@ import time
 from collections import Counter
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "math500" / "math500.jsonl"
+
+def data_file() -> Path:
+    """MATH-500 in the benchmark data folder ($R1H_DATA_DIR, the CLI's variable)."""
+    root = os.environ.get("R1H_DATA_DIR") or os.environ.get("R1H_SHARED_DATA")
+    if not root:
+        raise SystemExit("set R1H_DATA_DIR to the benchmark data folder (it holds math500/math500.jsonl)")
+    return Path(root) / "math500" / "math500.jsonl"
+
+
 # Sentences in the style of R1 / R1-distill reasoning: LaTeX-heavy, self-checking, no final answer inside.
 FILLER = [
     "Okay, so I need to figure out this problem. Let me start by writing down what is given.",
@@ -92,7 +100,7 @@ def wrong_answers(gold: str, others: list[str], rng: random.Random) -> list[str]
 
 
 def workload(n_problems: int, k: int, seed: int) -> tuple[list[str], list[str]]:
-    rows = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines()]
+    rows = [json.loads(line) for line in data_file().read_text(encoding="utf-8").splitlines()]
     rng = random.Random(seed)
     problems = rng.sample(rows, min(n_problems, len(rows)))
     golds_all = [r["answer"] for r in rows]

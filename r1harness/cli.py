@@ -13,14 +13,15 @@ import logging
 import pkgutil
 import sys
 
+import r1harness.commands as commands
 from r1harness import __version__
+from r1harness.commands._common import warn_deprecated
+from r1harness.console import set_verbosity
 from r1harness.errors import R1HarnessError
 from r1harness.threads import passive_thread_waits
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import r1harness.commands as commands
-
     parser = argparse.ArgumentParser(
         prog="r1h",
         description="Run and audit the DeepSeek-R1 pipeline over one store.",
@@ -35,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
         if info.name.startswith("_"):
             continue
         module = importlib.import_module(f"r1harness.commands.{info.name}")
-        module.register(sub)
+        if hasattr(module, "register"):  # a module may only add to another command's parser
+            module.register(sub)
     return parser
 
 
@@ -46,9 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    set_verbosity(args.verbose)  # -v also shows the libraries' output, which otherwise goes to the run's log
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if getattr(args, "deprecated", None):
+        warn_deprecated(*args.deprecated)
     passive_thread_waits()  # before any command imports torch (r1harness/threads.py says why)
     try:
         return int(args.func(args) or 0)

@@ -23,3 +23,7 @@ class IngestError(R1HarnessError, ValueError):
 
 class VerifierError(R1HarnessError):
     """A verifier could not run (infrastructure failure, never a wrong answer)."""
+
+
+class VerifierInputError(R1HarnessError, ValueError):
+    """A verifier's reference cannot be built from its prompt (e.g. metadata that is not a JSON object)."""

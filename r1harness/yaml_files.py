@@ -39,11 +39,17 @@ def resolve_named_yaml(name_or_path: str | os.PathLike, folder: Path, *, kind: s
 
 
 def read_yaml_mapping(path: Path, what: str) -> dict:
-    """The YAML file at `path` as a dict (empty file -> {}); ConfigError for invalid YAML or a non-mapping."""
+    """The YAML file at `path` as a dict (empty file -> {}); ConfigError for a missing file, invalid YAML
+    (with its line) or a non-mapping."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path} does not exist ({what} was expected there)")
     try:
         raw = load_yaml_text(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{line} invalid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: {what} is a YAML mapping")
     return raw

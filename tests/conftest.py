@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from r1harness.paths import data_dir
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("R1H_SHARED_DATA", REPO.parent / "shared" / "data"))
+# The benchmark data folder: $R1H_DATA_DIR (the CLI's variable; $R1H_SHARED_DATA still works, with a warning).
+SHARED_DATA = data_dir()
 
 
 @pytest.fixture
@@ -21,7 +23,9 @@ def store(tmp_path):
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.exists():
-        pytest.fail(f"benchmark data not found at {SHARED_DATA}; set R1H_SHARED_DATA")
+        pytest.fail(
+            f"benchmark data not found at {SHARED_DATA}; set R1H_DATA_DIR to the benchmark data folder"
+        )
     return SHARED_DATA
 
 

@@ -78,6 +78,12 @@ def test_user_errors_exit_1_with_a_message(tmp_path, capsys):
         main(["ingest", str(bad), "--dataset", "b", "--map", "problem", "--store", str(tmp_path / "s")]) == 1
     )
     assert "FIELD=COLUMN" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()  # failed ingests leave no empty store behind
+    assert main(["sql", "SELECT 1", "--store", str(tmp_path / "s")]) == 1
+    assert "no store at" in capsys.readouterr().err
+    from r1harness.store import Store
+
+    Store.open(tmp_path / "s")
     assert main(["sql", "SELEC 1", "--store", str(tmp_path / "s")]) == 1
     assert "SQL failed" in capsys.readouterr().err
 
@@ -103,3 +109,47 @@ def test_sql_on_a_missing_store_does_not_create_one(tmp_path, capsys):
     typo = tmp_path / "typo-store"
     assert main(["sql", "SELECT 1", "--store", str(typo)]) == 1
     assert "no store at" in capsys.readouterr().err and not typo.exists()
+
+
+def test_issue_14_compact_compact_cleanup_sequence_never_doubles_a_row(tmp_path, capsys):
+    """Old code: 130 rows for 80 prompt ids after the third `r1h compact` (and a plain Parquet glob
+    double-counted after each compaction)."""
+    import duckdb
+
+    st = tmp_path / "s"
+    glob = str(st / "tables" / "prompts" / "**" / "*.parquet")
+
+    def counts() -> tuple[int, int, int]:
+        assert main(["sql", "SELECT count(*) AS n, count(DISTINCT prompt_id) AS d FROM prompts",
+                     "--store", str(st), "--format", "json"]) == 0  # fmt: skip
+        row = json.loads(capsys.readouterr().out)[0]
+        plain = duckdb.sql(f"SELECT count(*) FROM read_parquet('{glob}')").fetchall()[0][0]
+        return row["n"], row["d"], plain
+
+    def ingest(i: int) -> None:
+        path = tmp_path / f"in{i}.jsonl"
+        path.write_text(
+            "".join(json.dumps({"problem": f"p{i}-{j}", "answer": str(j)}) + "\n" for j in range(10))
+        )
+        assert main(["ingest", str(path), "--dataset", f"d{i}", "--store", str(st)]) == 0
+        capsys.readouterr()
+
+    def compact(*extra: str) -> None:
+        assert main(["compact", "--table", "prompts", "--store", str(st), *extra]) == 0
+        capsys.readouterr()
+
+    for i in range(5):
+        ingest(i)
+        assert counts() == (10 * (i + 1),) * 3
+    compact()
+    assert counts() == (50, 50, 50)
+    for i in range(5, 8):
+        ingest(i)
+        assert counts() == (10 * (i + 1),) * 3
+    compact()
+    assert counts() == (80, 80, 80)
+    compact("--grace", "0")
+    assert counts() == (80, 80, 80)
+    ingest(8)
+    compact("--grace", "0")
+    assert counts() == (90, 90, 90)

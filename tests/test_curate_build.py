@@ -222,7 +222,7 @@ def test_bad_source_query_is_rejected_before_any_work(tmp_path):
 
 
 def test_general_chat_data_with_r1_simple_prompt_policy(tmp_path):
-    from r1harness.curate.chat_import import import_chat
+    from r1harness.ingest.chat import import_chat
     from r1harness.store import Store
 
     store = Store.open(tmp_path / "s")
@@ -285,8 +285,8 @@ def test_general_chat_data_with_r1_simple_prompt_policy(tmp_path):
 
 
 def test_bad_chat_file_names_the_line_and_writes_nothing(tmp_path):
-    from r1harness.curate.chat_import import import_chat
     from r1harness.errors import IngestError
+    from r1harness.ingest.chat import import_chat
     from r1harness.store import Store
 
     store = Store.open(tmp_path / "s")

@@ -130,10 +130,7 @@ def test_export_is_usable_by_trl_sft_formatting(cli_store, tmp_path):
 def test_audit_sample_and_label(cli_store, capsys, tmp_path):
     path, _, _ = cli_store
     capsys.readouterr()
-    assert (
-        main(["audit", "sample", "--set", "tiny@v1", "--n", "3", "--store", str(path), "--format", "json"])
-        == 0
-    )
+    assert main(["audit", "sample", "tiny@v1", "--n", "3", "--store", str(path), "--format", "json"]) == 0
     drawn = json.loads(capsys.readouterr().out)
     assert len(drawn) == 3 and all(d["prompt"] and d["completion"] for d in drawn)
     labels = tmp_path / "labels.jsonl"

@@ -1,4 +1,4 @@
-"""The evaluation commands: r1h evals list, validate, eval, leaderboard, import lm-eval."""
+"""The evaluation commands: r1h benchmarks list, validate, eval, leaderboard, import lm-eval."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ SCRIPT = {
 }
 
 
-def test_evals_list_and_validate(capsys):
-    assert main(["evals", "list", "--format", "json"]) == 0
+def test_benchmarks_list_and_validate(capsys):
+    assert main(["benchmarks", "list", "--format", "json"]) == 0
     specs = {s["name"]: s for s in json.loads(capsys.readouterr().out)}
     assert set(specs) == {
         "aime24",
@@ -41,7 +41,7 @@ def test_validate_reports_a_broken_spec(tmp_path, capsys):
     assert "template: unknown template 'r1-math@9'" in err and "no manifest 'no_such_set'" in err
 
 
-def test_eval_then_leaderboard(tmp_path, capsys, shared_data):  # AIME 2024 from ../shared/data
+def test_eval_then_leaderboard(tmp_path, capsys, shared_data):  # AIME 2024 from the benchmark data folder
     store = str(tmp_path / "s")
     script = tmp_path / "script.json"
     script.write_text(json.dumps(SCRIPT))

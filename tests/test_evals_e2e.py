@@ -66,7 +66,7 @@ def overall(outcome):
     return {r.metric: r.value for r in outcome.results if r.breakdown is None}
 
 
-@pytest.mark.usefixtures("shared_data")  # AIME/MATH-500 from ../shared/data
+@pytest.mark.usefixtures("shared_data")  # AIME/MATH-500 from the benchmark data folder
 def test_fake_backend_eval_matches_golden_numbers(store):
     outcome = run_eval(store, fake(), spec(), limit=5, progress=False)
     got = overall(outcome)
@@ -90,7 +90,7 @@ def test_fake_backend_eval_matches_golden_numbers(store):
     )
 
 
-@pytest.mark.usefixtures("shared_data")  # AIME/MATH-500 from ../shared/data
+@pytest.mark.usefixtures("shared_data")  # AIME/MATH-500 from the benchmark data folder
 def test_rollouts_carry_protocol_fields(store):
     run_eval(store, fake(), spec(), limit=2, progress=False)
     rows = store.sql("SELECT * FROM rollouts ORDER BY prompt_id, sample_index").to_dicts()
@@ -117,7 +117,7 @@ class DiesAfter:
         return self.inner.generate(requests, sampling)
 
 
-@pytest.mark.usefixtures("shared_data")  # AIME/MATH-500 from ../shared/data
+@pytest.mark.usefixtures("shared_data")  # AIME/MATH-500 from the benchmark data folder
 def test_eval_resumes_after_kill_without_duplicates(store):
     with pytest.raises(KeyboardInterrupt):
         run_eval(store, DiesAfter(fake(), 1), spec(), limit=5, batch_size=2, progress=False)
@@ -133,7 +133,7 @@ def test_eval_resumes_after_kill_without_duplicates(store):
     assert store.count("rollouts") == 40 and store.count("rewards") == 40
 
 
-@pytest.mark.usefixtures("shared_data")  # AIME/MATH-500 from ../shared/data
+@pytest.mark.usefixtures("shared_data")  # AIME/MATH-500 from the benchmark data folder
 def test_larger_n_reuses_existing_samples(store):
     small = run_eval(store, fake(), spec(n=4, k=[1, 4], cons=[4]), limit=5, progress=False)
     big = run_eval(store, fake(), spec(), limit=5, progress=False)
@@ -141,7 +141,7 @@ def test_larger_n_reuses_existing_samples(store):
     assert overall(big)["pass@1"] == pytest.approx(GOLDEN["pass@1"])
 
 
-@pytest.mark.usefixtures("shared_data")  # AIME/MATH-500 from ../shared/data
+@pytest.mark.usefixtures("shared_data")  # AIME/MATH-500 from the benchmark data folder
 def test_infra_failures_fail_the_run_and_are_never_wrong(store):
     def flaky(completions, refs, **_):
         return [
@@ -161,7 +161,7 @@ def test_infra_failures_fail_the_run_and_are_never_wrong(store):
     assert got["infra_failures"] == 3 and got["pass@1"] == 1.0  # the timeouts were dropped, not scored 0
 
 
-@pytest.mark.usefixtures("shared_data")  # AIME/MATH-500 from ../shared/data
+@pytest.mark.usefixtures("shared_data")  # AIME/MATH-500 from the benchmark data folder
 def test_breakdowns_by_subject_and_level(store):
     script = {"": ["\\boxed{0}"]}  # every prompt: answer 0
     math_spec = spec_from_dict(
@@ -185,7 +185,7 @@ def test_breakdowns_by_subject_and_level(store):
     assert overall(outcome)["pass@1"] == pytest.approx(zeros / 40)
 
 
-@pytest.mark.usefixtures("shared_data")  # AIME/MATH-500 from ../shared/data
+@pytest.mark.usefixtures("shared_data")  # AIME/MATH-500 from the benchmark data folder
 def test_leaderboard_keeps_protocols_apart(store):
     run_eval(store, fake(), spec(), limit=5, progress=False)
     run_eval(store, get_backend("fake", "other-model", script=dict(SCRIPT)), spec(), limit=5, progress=False)
@@ -212,7 +212,7 @@ def test_unknown_bench_and_bad_spec_errors(store, tmp_path):
         load_spec(bad)
 
 
-@pytest.mark.usefixtures("shared_data")  # AIME/MATH-500 from ../shared/data
+@pytest.mark.usefixtures("shared_data")  # AIME/MATH-500 from the benchmark data folder
 def test_a_new_verifier_version_reverifies_without_regenerating(store):
     def judge_v1(completions, refs, **_):
         return [Verdict("wrong", 0.0, "math", "v1") for _ in completions]

@@ -16,7 +16,7 @@ def tiny_model(tmp_path_factory):
     return str(init_tiny_model(tmp_path_factory.mktemp("tiny") / "model"))
 
 
-@pytest.mark.usefixtures("shared_data")  # GSM8K from ../shared/data
+@pytest.mark.usefixtures("shared_data")  # GSM8K from the benchmark data folder
 def test_tiny_model_eval_on_gsm8k(store, tiny_model):
     spec = spec_from_dict(
         {

@@ -9,8 +9,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from r1harness.cli import main
 from r1harness.errors import ConfigError
 from r1harness.generate import GenerationError, GenerationRequest, SamplingParams, get_backend, get_template
+from r1harness.generate.backend import check_model_path
+from r1harness.generate.runner import generate_rollouts
+from r1harness.store import ids
 
 
 # -- sampling and templates -------------------------------------------------------------------------
@@ -54,6 +58,51 @@ def test_fake_backend_scripts_by_substring_and_index(tmp_path):
 def test_unknown_backend_is_named():
     with pytest.raises(ConfigError, match="unknown backend 'tgi'"):
         get_backend("tgi", "m")
+
+
+# -- backend options --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "name, options, message",
+    [
+        # a sampling setting: named, the valid options listed, and where sampling and request fields go
+        (
+            "openai",
+            {"temperature": 0},
+            r"unknown option\(s\) \['temperature'\].*valid options are .*"
+            r"'extra_body'.*--temperature.*extra_body",
+        ),
+        ("fake", {"scirpt": "echo"}, r"unknown option\(s\) \['scirpt'\] \(did you mean 'script'\?\)"),
+        ("transformers", {"batch": 4}, r"\['batch'\].*valid options are \[.*'batch_size'"),
+        ("openai", {"concurrency": "many"}, r"option 'concurrency' must be int, got 'many'"),
+        ("openai", {"extra_body": [1]}, r"option 'extra_body' must be dict or null"),
+        ("openai", {"extra_body": {"top_k": 20}}, r"extra_body sets \['top_k'\].*--top-k"),
+        ("openai", {"concurrency": 0}, r"concurrency must be >= 1"),
+        ("openai", {"base_url": "localhost:8000"}, r"base_url must start with http"),
+    ],
+)
+def test_bad_backend_options_are_named_with_the_valid_ones(name, options, message):
+    with pytest.raises(ConfigError, match=message):
+        get_backend(name, "echo" if name == "fake" else "m", **options)
+
+
+def test_bad_backend_options_on_the_command_line_are_one_clear_line(store, capsys):
+    base = ["generate", "--store", str(store.root), "--dataset", "toy", "--model", "m", "--no-progress"]
+    store.append("prompts", [{"prompt_id": ids.prompt_id("toy", "p"), "dataset": "toy", "problem": "p"}])
+    for options in ('{"temperature": 0}', "[1]", '{"extra_body": {"seed": 1}}'):
+        assert main([*base, "--backend", "openai", "--backend-options", options]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("r1h generate: error: ") and "Traceback" not in err
+        assert err.count("\n") == 1
+
+
+def test_missing_local_model_folder_says_so(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    for model in (str(tmp_path / "missing"), "./missing", "runs/tiny", "a/b/c", "~/no-such-model"):
+        with pytest.raises(ConfigError, match=r"model folder .* does not exist"):
+            check_model_path(model, "transformers")
+    for model in ("Qwen/Qwen2.5-Math-1.5B", "gpt2", "runs"):  # hub ids, or a folder that exists
+        check_model_path(model, "transformers")
 
 
 # -- openai -----------------------------------------------------------------------------------------
@@ -115,6 +164,40 @@ def test_openai_backend_chat_and_completions_with_per_sample_seeds(openai_server
     assert (out[0][0].prompt_tokens, out[0][0].completion_tokens) == (7, 3)
     sent = [b for _, b in state["bodies"]]
     assert all(b["max_tokens"] == 9 and b["stop"] == ["</s>"] and b["n"] == 1 for b in sent)
+
+
+def test_openai_backend_passes_extra_body_through(openai_server):
+    url, state = openai_server
+    extra = {"chat_template_kwargs": {"enable_thinking": False}, "repetition_penalty": 1.1}
+    b = get_backend("openai", "m", base_url=url, extra_body=extra)
+    b.generate([GenerationRequest([{"role": "user", "content": "hi"}], seed=1)], SamplingParams(top_k=20))
+    ((_, body),) = state["bodies"]
+    assert body["chat_template_kwargs"] == {"enable_thinking": False} and body["repetition_penalty"] == 1.1
+    assert (body["model"], body["top_k"], body["seed"]) == ("m", 20, 1)  # r1harness's own fields intact
+
+
+def test_backend_identity_keeps_servers_models_and_local_runs_apart(openai_server, store, tiny_model):
+    url, _ = openai_server
+    prompts = [{"prompt_id": ids.prompt_id("toy", f"p{i}"), "problem": f"p{i}"} for i in range(2)]
+    backends = [
+        get_backend("openai", tiny_model, base_url=url),
+        get_backend("openai", tiny_model, base_url=url, extra_body={"chat_template_kwargs": {}}),
+        get_backend("openai", tiny_model, base_url=url.replace("127.0.0.1", "localhost")),
+        get_backend("fake", "echo"),
+    ]
+    greedy = SamplingParams(temperature=0, max_tokens=4)
+    generated = [
+        generate_rollouts(store, b, prompts, template="plain@1", n=2, sampling=greedy, progress=False)
+        for b in backends
+    ]
+    assert [s.generated for s in generated] == [4, 4, 4, 4]  # before: 4, 0, 0, 4 (same model name)
+    assert len({i for s in generated for i in s.rollout_ids}) == 16
+    assert backends[0].identity == f"openai:{tiny_model}@{url}"
+    # the transformers backend keeps its ids (the bare model), so stores made before still resume
+    local = get_backend("transformers", tiny_model)
+    old_id = ids.rollout_id(prompts[0]["prompt_id"], tiny_model, "plain@1", greedy.to_dict(), 0, 0)
+    s = generate_rollouts(store, local, prompts, template="plain@1", n=2, sampling=greedy, progress=False)
+    assert s.generated == 4 and s.rollout_ids[0] == old_id
 
 
 def test_openai_backend_retries_then_succeeds(openai_server):
@@ -196,9 +279,12 @@ def test_transformers_backend_stop_strings_length_and_chat(tiny_model):
     assert [c.text for c in sampled[0]] == [c.text for c in again[0]]  # seeded
 
 
-def test_transformers_backend_bad_path_is_a_generation_error(tmp_path):
+def test_transformers_backend_bad_model_folder(tmp_path):
+    with pytest.raises(ConfigError, match=f"model folder '{tmp_path / 'missing'}' does not exist"):
+        get_backend("transformers", str(tmp_path / "missing"))  # before: the hub's "Repo id must be ..."
+    (tmp_path / "empty").mkdir()
     with pytest.raises(GenerationError, match="cannot load model"):
-        get_backend("transformers", str(tmp_path / "missing"))
+        get_backend("transformers", str(tmp_path / "empty"))
 
 
 # -- vllm -------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ def test_generate_writes_rollouts_with_lineage(store):
     assert json.loads(rows[0]["sampling"]) == SamplingParams(temperature=1.0, max_tokens=5).to_dict()
     expected = plan_rollout_ids(
         [rows[0]["prompt_id"]],
-        model="echo",
+        identity="fake:echo",
         template="plain@1",
         sampling=SamplingParams(temperature=1.0, max_tokens=5),
         seed=7,
@@ -144,3 +144,58 @@ def test_r1h_generate_cli(store, tmp_path, capsys):
         == 1
     )
     assert "ingest it first" in capsys.readouterr().err
+
+
+# -- identical samples at temperature > 0 -----------------------------------------------------------
+LONG = " ".join(f"w{i}" for i in range(20))  # 20 "tokens" for the fake backend: above the short-answer bar
+
+
+def test_identical_samples_at_positive_temperature_warn_once(store, caplog):
+    backend = get_backend("fake", "m", script=lambda prompt, i: f"{prompt} {LONG}")
+    with caplog.at_level("WARNING", logger="r1harness.generate.runner"):
+        s = generate_rollouts(
+            store, backend, prompts_rows(3), template="plain@1", n=3, batch_size=1, progress=False
+        )
+    warnings = [r for r in caplog.records if "identical" in r.getMessage()]
+    assert len(warnings) == 1 and "ignore" in warnings[0].getMessage()  # once per run, not per prompt
+    assert s.identical == 3 and s.to_dict()["identical_samples"] == 3
+
+
+@pytest.mark.parametrize(
+    "script, sampling",
+    [
+        (lambda prompt, i: f"{prompt} {LONG}", SamplingParams(temperature=0.0)),  # greedy: expected
+        (lambda prompt, i: f"{prompt} {i} {LONG}", SamplingParams()),  # samples differ
+        (lambda prompt, i: "\\boxed{4}", SamplingParams()),  # a short answer may repeat
+    ],
+)
+def test_no_identical_warning_when_nothing_is_wrong(store, caplog, script, sampling):
+    backend = get_backend("fake", "m", script=script)
+    with caplog.at_level("WARNING", logger="r1harness.generate.runner"):
+        s = generate_rollouts(
+            store, backend, prompts_rows(2), template="plain@1", n=2, sampling=sampling, progress=False
+        )
+    assert s.identical == 0 and not [r for r in caplog.records if "identical" in r.getMessage()]
+
+
+# -- the backend is part of a rollout's identity ----------------------------------------------------
+def test_two_backends_for_one_model_name_do_not_share_rollouts(store):
+    class Other:  # a third-party backend with no `identity`: identified by its name and model
+        name, version, model = "other", "1", "m"
+
+        def render(self, prompt):
+            return prompt
+
+        def generate(self, requests, sampling):
+            return get_backend("fake", "m", script="echo").generate(requests, sampling)
+
+    fake = get_backend("fake", "m", script="echo")
+    first = generate_rollouts(store, fake, prompts_rows(2), template="plain@1", n=2, progress=False)
+    second = generate_rollouts(store, Other(), prompts_rows(2), template="plain@1", n=2, progress=False)
+    assert (first.generated, second.generated) == (4, 4)  # before: the second run reused the first's
+    assert not set(first.rollout_ids) & set(second.rollout_ids)
+    fresh = get_backend("fake", "m", script="echo")
+    again = generate_rollouts(store, fresh, prompts_rows(2), template="plain@1", n=2, progress=False)
+    assert (again.generated, again.existing) == (0, 4)  # the same backend still resumes
+    backends = store.sql("SELECT backend, count(*) AS n FROM rollouts GROUP BY 1 ORDER BY 1").rows()
+    assert backends == [("fake", 4), ("other", 4)]

@@ -1,4 +1,4 @@
-"""Ingest: every manifest from ../shared/data, every input format, and bad input that changes nothing."""
+"""Ingest: every manifest from $R1H_DATA_DIR, every input format, and bad input that changes nothing."""
 
 from __future__ import annotations
 
@@ -204,3 +204,116 @@ def test_manifest_errors_name_the_key(tmp_path):
         load_manifest(str(m))
     with pytest.raises(ConfigError, match="known manifests"):
         load_manifest("no_such_manifest")
+
+
+# --- issue 14: input the old ingest accepted silently, or answered with a traceback ----------------
+def _jsonl(tmp_path, name: str, lines: list[str]):
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8", errors="surrogatepass")
+    return path
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinite_answers_are_rejected_with_the_line(store, tmp_path, literal):
+    """Old code stored the gold answers 'nan' and 'inf'."""
+    path = _jsonl(
+        tmp_path, "n.jsonl", ['{"problem": "a", "answer": 1}', f'{{"problem": "b", "answer": {literal}}}']
+    )
+    with pytest.raises(IngestError, match=rf"n\.jsonl:2: {literal} is not a JSON value"):
+        ingest_file(store, str(path), dataset="n")
+    assert store.count("prompts") == 0
+
+
+def test_a_nan_answer_in_parquet_is_rejected_with_the_row(store, tmp_path):
+    import polars as pl
+
+    path = tmp_path / "n.parquet"
+    pl.DataFrame({"problem": ["a", "b"], "answer": [1.0, float("nan")]}).write_parquet(path)
+    with pytest.raises(IngestError, match=r"n\.parquet row 1: field 'answer' \(answer\) is nan"):
+        ingest_file(store, str(path), dataset="n")
+
+
+def test_conflicting_answers_name_both_lines_or_follow_on_conflict(store, tmp_path):
+    """Old code kept the first answer silently."""
+    lines = [
+        '{"problem": "a", "answer": "1"}',
+        '{"problem": "b", "answer": "2"}',
+        '{"problem": "a", "answer": "7"}',
+    ]
+    path = _jsonl(tmp_path, "c.jsonl", lines)
+    with pytest.raises(
+        IngestError, match=r"c\.jsonl:3: the same problem as .*c\.jsonl:1 with a different answer"
+    ):
+        ingest_file(store, str(path), dataset="c")
+    assert store.count("prompts") == 0
+    s = ingest_file(store, str(path), dataset="c", on_conflict="last")
+    assert s.written == 2
+    assert store.sql("SELECT answer FROM prompts WHERE problem = 'a'")["answer"].to_list() == ["7"]
+
+
+def test_a_corrected_answer_against_the_store_is_an_error_naming_the_stored_row(store, tmp_path):
+    """Old code answered 'already present' and kept the wrong gold answer without a word."""
+    ingest_file(store, str(_jsonl(tmp_path, "v1.jsonl", ['{"problem": "a", "answer": "1"}'])), dataset="c")
+    fixed = _jsonl(tmp_path, "v2.jsonl", ['{"problem": "a", "answer": "2"}'])
+    with pytest.raises(
+        IngestError, match=r"v2\.jsonl:1: the store already holds .*'1', ingested from .*v1\.jsonl"
+    ):
+        ingest_file(store, str(fixed), dataset="c")
+    kept = ingest_file(store, str(fixed), dataset="c", on_conflict="first")
+    assert (kept.written, kept.skipped_existing) == (0, 1)
+    same = ingest_file(
+        store, str(_jsonl(tmp_path, "v3.jsonl", ['{"problem": "a", "answer": "1"}'])), dataset="c"
+    )
+    assert same.skipped_existing == 1  # the same gold again is not a conflict
+
+
+def test_a_lone_surrogate_is_an_error_naming_the_line(store, tmp_path):
+    """Old code: a traceback from the Arrow conversion."""
+    path = _jsonl(tmp_path, "s.jsonl", ['{"problem": "a"}', '{"problem": "b \\ud800 c"}'])
+    with pytest.raises(IngestError, match=r"s\.jsonl:2: field 'problem' holds a lone surrogate \\ud800"):
+        ingest_file(store, str(path), dataset="s")
+
+
+def test_a_missing_local_path_never_goes_to_the_hub(store, tmp_path, monkeypatch):
+    """Old code tried `in/missing.jsonl` as a hub id for 27 s."""
+    import r1harness.ingest.readers as readers
+
+    monkeypatch.setattr(readers, "read_hub", lambda *a, **k: pytest.fail("went to the hub"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in").mkdir()
+    for source in ("in/missing.jsonl", "missing/data.parquet", "in/missing"):
+        with pytest.raises(IngestError, match="no such file or directory"):
+            ingest_file(store, source, dataset="x")
+    assert readers.looks_like_hub_id("HuggingFaceH4/MATH-500")
+
+
+def _cli(argv, capsys):
+    from r1harness.cli import main
+
+    rc = main(argv)
+    return rc, capsys.readouterr().err
+
+
+def test_a_failed_ingest_into_a_new_store_leaves_no_store(tmp_path, capsys):
+    bad = _jsonl(tmp_path, "bad.jsonl", ['{"problem": "a", "answer": NaN}'])
+    new = tmp_path / "new-store"
+    rc, err = _cli(["ingest", str(bad), "--dataset", "x", "--store", str(new)], capsys)
+    assert rc == 1 and err.startswith("r1h ingest: error:") and "bad.jsonl:1" in err
+    assert not new.exists()
+
+
+def test_a_full_disk_is_one_error_line(tmp_path, capsys, monkeypatch):
+    """Old code printed a raw traceback."""
+    import errno
+
+    from r1harness.store import shards
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "s" / "_staging"))
+
+    good = _jsonl(tmp_path, "ok.jsonl", ['{"problem": "a", "answer": "1"}'])
+    monkeypatch.setattr(shards.pq, "write_table", full)
+    rc, err = _cli(["ingest", str(good), "--dataset", "x", "--store", str(tmp_path / "s")], capsys)
+    assert rc == 1
+    assert err.splitlines()[-1].startswith("r1h ingest: error: No space left on device")
+    assert "Traceback" not in err

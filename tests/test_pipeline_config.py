@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 MINIMAL = {"name": "t", "prompts": {"tasks": [{"task": "arithmetic", "train": 10, "heldout": 5}]}}
 
 
-@pytest.mark.parametrize("name", ["tiny", "r1"])
+@pytest.mark.parametrize("name", ["tiny", "r1", "r1zero_tiny"])
 def test_shipped_configs_validate(name):
     assert validate_pipeline_file(REPO / "datasets" / "pipelines" / f"{name}.yaml") == []
 
@@ -52,6 +52,10 @@ def _write(tmp_path, data) -> Path:
             ["must also be listed under prompts.benchmarks"],
         ),
         ({"backend": "tgi"}, ["backend must be one of"]),
+        ({"template": "r1-zero@2"}, ["unknown template 'r1-zero@2'", "r1-zero@1"]),
+        ({"template": "r1-math@1"}, ["renders chat messages", "need a raw-text template"]),
+        ({"template": "plain"}, ["is now named user-assistant@1", "plain@1"]),
+        ({"eval_template": "r1-zero@1"}, ["eval_template is gone", "remove eval_template"]),
     ],
 )
 def test_bad_configs_name_the_key(tmp_path, change, words):
@@ -70,7 +74,6 @@ def test_validator_checks_stage_options_against_the_trainers(tmp_path):
             **MINIMAL,
             "r1zero": {"trl": {"learning_rat": 1e-4}, "rewards": [{"name": "accuracy", "verifier": "mathh"}]},
             "sft2": {"epochs": 3},
-            "eval_template": "r1-math@1",
             "rejection": {"recipe": "no_such_recipe"},
         },
     )
@@ -78,7 +81,6 @@ def test_validator_checks_stage_options_against_the_trainers(tmp_path):
     assert "r1zero.trl: unknown GRPOConfig option(s) ['learning_rat']" in problems
     assert "verifier 'mathh' is not registered" in problems
     assert "sft2" in problems and "unknown key(s) ['epochs']" in problems
-    assert "eval_template" in problems and "same text" in problems
     assert "rejection.recipe" in problems and "no_such_recipe" in problems
     assert all(p.startswith(str(path)) for p in problems.splitlines() if p and not p.startswith(" "))
 
@@ -127,13 +129,40 @@ def test_chat_template_renders_the_training_prompt():
     from tokenizers import Tokenizer, models
     from transformers import PreTrainedTokenizerFast
 
-    from r1harness.train.templates import render
+    from r1harness.templates import render_text
 
     tok = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.BPE()), eos_token="<eos>")
-    tok.chat_template = prompt_chat_template("plain")
+    tok.chat_template = prompt_chat_template("user-assistant@1")
     msgs = [
         {"role": "user", "content": "What is 2 + 3?"},
         {"role": "assistant", "content": "<think> 5 </think>"},
     ]
     text = tok.apply_chat_template(msgs, tokenize=False)
-    assert text == render("plain", "What is 2 + 3?") + " <think> 5 </think><eos>"
+    assert text == render_text("user-assistant@1", "What is 2 + 3?") + " <think> 5 </think><eos>"
+    assert text.startswith("User: What is 2 + 3?. Assistant: <think>")
+
+
+def test_one_template_name_means_one_text_for_training_and_generation():
+    """Training (GRPO prompts, corpus, chat template) and generation read one registry: the pipeline's
+    template renders the same text on both sides, for every raw template."""
+    from r1harness.templates import TEMPLATES, get_template, render_text
+    from r1harness.train.data import grpo_dataset
+
+    for key, template in TEMPLATES.items():
+        if template.raw:
+            rows = [{"prompt_id": "p", "problem": "What is 1 + 2?", "answer": "3", "verifier": "math"}]
+            trained = grpo_dataset(rows, key)["prompt"][0]
+            assert trained == get_template(key).render("What is 1 + 2?") == render_text(key, "What is 1 + 2?")
+    assert get_template("plain@1").render("x") == "x"  # never the training side's old "User: x. Assistant:"
+
+
+def test_stage_names_are_the_runners_stages_and_a_config_may_run_a_prefix(tmp_path):
+    from r1harness.pipeline.config import STAGE_NAMES
+    from r1harness.pipeline.stages import STAGES
+
+    assert tuple(STAGES) == STAGE_NAMES
+    assert config_from_dict({**MINIMAL, "stages": ["prompts", "base"]}).stages == ("prompts", "base")
+    with pytest.raises(ConfigError, match="choose from"):
+        config_from_dict({**MINIMAL, "stages": ["prompts", "pretrain"]})
+    with pytest.raises(ConfigError, match="pipeline order"):
+        config_from_dict({**MINIMAL, "stages": ["base", "prompts"]})

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from r1harness.errors import ConfigError
 from r1harness.pipeline import config_from_dict, pipeline_run_id, run_pipeline, stage_runs
 from r1harness.pipeline.runner import adopt_runs
 from r1harness.store import Store
@@ -100,6 +101,38 @@ def test_stop_after(store, tmp_path):
     assert calls == ["one", "two"] and not result.complete
     row = store.sql("SELECT status FROM runs WHERE run_id = ?", [result.run_id]).to_dicts()[0]
     assert row["status"] == "interrupted"
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"cold_start": {"recipe": "no_such_recipe"}}, ["cold_start.recipe", "no_such_recipe"]),
+        ({"r1zero": {"trl": {"max_step": 3}}}, ["r1zero.trl: unknown GRPOConfig option(s) ['max_step']"]),
+        ({"template": "user-asistant@1"}, ["unknown template 'user-asistant@1'"]),
+    ],
+)
+def test_pipeline_run_validates_the_whole_config_before_any_stage(tmp_path, capsys, change, words):
+    """`r1h pipeline run` checks every stage's config first (the checks `r1h validate` runs): a typo in a
+    late stage fails in seconds, before a run row, a model folder or the base model exists."""
+    import yaml
+
+    from r1harness.cli import main
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({**CONFIG, "work_dir": str(tmp_path / "work"), **change}))
+    assert main(["pipeline", "run", str(path), "--store", str(tmp_path / "store"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert all(w in err for w in words), err
+    assert not (tmp_path / "work").exists()
+    if (tmp_path / "store").exists():
+        assert Store.open(tmp_path / "store").count("runs") == 0
+    calls = []  # the Python API refuses too, before its first stage
+    if "template" not in change:
+        with pytest.raises(ConfigError, match="nothing was run"):
+            run_pipeline(
+                Store.open(tmp_path / "s2"), _config(tmp_path, **change), stages=recording_stages(calls)
+            )
+        assert calls == [] and Store.open(tmp_path / "s2").count("runs") == 0
 
 
 def test_adopt_runs_keeps_other_parents(store):
@@ -205,3 +238,34 @@ def test_every_cli_command_chooses_passive_waits_before_torch(tmp_path):
         [sys.executable, "-c", code, str(tmp_path / "s")], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.split()[-1] == "PASSIVE"
+
+
+def test_a_finished_stage_whose_model_folder_is_incomplete_runs_again(store, tmp_path):
+    """A kill while `final/` was written once left a finished stage whose folder held only config.json;
+    the next stage loaded it. Now such a stage is not finished: it runs again, and so does what follows."""
+    models = tmp_path / "models"
+
+    def stage_with_model(name):
+        def stage(ctx):
+            folder = models / name
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "config.json").write_text("{}")
+            (folder / "model.safetensors").write_bytes(b"weights")
+            return {"model": str(folder)}
+
+        return stage
+
+    stages = {n: stage_with_model(n) for n in ("one", "two", "three")}
+    cfg = _config(tmp_path)
+    assert run_pipeline(store, cfg, stages=stages, progress=False).complete
+    (models / "two" / "model.safetensors").unlink()
+    again = run_pipeline(store, cfg, stages=stages, progress=False)
+    assert again.skipped == ("one",) and again.ran == ("two", "three")
+
+    def broken(ctx):
+        (models / "bad").mkdir(exist_ok=True)
+        (models / "bad" / "config.json").write_text("{}")
+        return {"model": str(models / "bad")}
+
+    with pytest.raises(Exception, match="does not load"):
+        run_pipeline(store, cfg, stages={"one": stages["one"], "bad": broken}, progress=False, fresh=True)

@@ -234,6 +234,7 @@ def test_findings_call_overlapping_intervals_noise():
             "value": [0.30, 0.34, 0.0, 0.02],
             "ci_low": [0.25, 0.28, None, 0.0],
             "ci_high": [0.36, 0.40, None, 0.05],
+            "protocol_id": ["p"] * 4,
         }
     )
     empty = pl.DataFrame({"run": [], "stage": [], "step": [], "accuracy": []})
@@ -250,6 +251,7 @@ def test_findings_call_overlapping_intervals_noise():
                     "value": [0.28],
                     "ci_low": [0.20],
                     "ci_high": [0.36],
+                    "protocol_id": ["p"],
                 }
             ),
         ]
@@ -277,7 +279,7 @@ def test_findings_give_the_paired_voting_gain():
         ("student", "cons_gain@4", -0.05, -0.08, -0.02),
     ]
     board = pl.DataFrame(rows, schema=["model", "metric", "value", "ci_low", "ci_high"], orient="row")
-    board = board.with_columns(benchmark=pl.lit("b"))
+    board = board.with_columns(benchmark=pl.lit("b"), protocol_id=pl.lit("p"))
     empty = pl.DataFrame({"run": [], "stage": [], "step": [], "accuracy": []})
     notes = findings({"leaderboard": board, "training_curves": empty, "reward_components": empty})
     gain = next(n for n in notes if n.startswith("What voting adds"))

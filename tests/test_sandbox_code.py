@@ -175,8 +175,9 @@ def test_reduced_isolation_is_reported_honestly_and_still_judges():
 
 
 @pytest.mark.slow
-def test_load_1000_concurrent_requests_get_a_verdict_or_a_fast_429(service):
-    """Each of 1,000 simultaneous requests gets a verdict or a prompt 429; nothing is lost."""
+def test_load_1000_concurrent_requests_are_all_answered(service):
+    """Each of 1,000 simultaneous requests (no client retries) gets its verdict: they wait their turn in
+    the bounded queue (no 429 storm), and identical requests join the run already going."""
     client = SandboxClient(service.url, retries=0)
     outcomes: list[tuple[str, float]] = []
     lock = threading.Lock()
@@ -206,10 +207,9 @@ def test_load_1000_concurrent_requests_get_a_verdict_or_a_fast_429(service):
     for t in threads:
         t.join()
     kinds = {k for k, _ in outcomes}
-    assert len(outcomes) == 1000 and kinds <= {"pass", "http429"}, kinds
-    assert sum(k == "pass" for k, _ in outcomes) >= 50
-    assert max(d for k, d in outcomes if k == "http429") < 10.0
+    assert len(outcomes) == 1000 and kinds == {"pass"}, kinds
     health = client.get("/health")
+    assert health["rejected_429"] == 0
     assert health["inside"] == 0 and health["busy"] == 0
     # the same deterministic program gets the same verdict three times running (cache off: new text)
     for src2 in [src + f"\n# fresh {time.time_ns()}"] * 1:

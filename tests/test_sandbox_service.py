@@ -85,6 +85,9 @@ def test_capabilities_report_the_probed_isolation(client):
     assert ("cgroup" in caps["limits"]["mechanism"]) is iso["cgroups"]
     if not iso["cgroups"]:
         assert any("cgroups" in w for w in iso["warnings"])
+    enforced = caps["limits"]["enforced"]
+    assert {"memory_limit_mb", "tmpfs_mb", "max_processes", "time_limit_s"} <= set(enforced)
+    assert caps["safe"] is (iso["level"] != "none" and iso["uid_per_slot"] and all(enforced.values()))
 
 
 # --- resource attacks ------------------------------------------------------------------------------
@@ -127,9 +130,63 @@ def test_hundred_megabytes_of_stdout_is_cut_off(client):
     assert len(res["stdout"]) <= 16 * 1024 * 1024
 
 
-def test_stderr_flood_is_cut_off(client):
-    res = run(client, "import sys\nwhile True: sys.stderr.write('e' * 65536)", time_limit_s=5)
-    assert res["status"] == "output_limit"
+def test_endless_stderr_flood_is_truncated_and_ends_at_the_time_limit(client):
+    res = run(client, "import sys\nwhile True: sys.stderr.write('e' * 65536)", time_limit_s=1)
+    assert res["status"] == "timeout" and res["stderr_truncated"] is True
+    assert len(res["stderr"]) <= 1024 * 1024
+
+
+def test_two_mib_of_stderr_with_correct_stdout_passes(client):
+    src = "import sys\nsys.stderr.write('e' * (2 * 1024 * 1024))\nprint(sum(map(int, input().split())))"
+    res = judge(client, src, [{"input": "2 3\n", "output": "5\n"}])
+    assert res["verdict"] == "pass", res
+    assert res["tests"][0]["stderr_truncated"] is True
+
+
+# --- correct programs with threads and child processes (memory is memory, not address space) -------
+
+THREADS_PY = """
+from concurrent.futures import ThreadPoolExecutor
+with ThreadPoolExecutor(8) as ex:
+    print(sum(ex.map(lambda i: sum(range(i * 1000)), range(64))))
+"""
+POOL_PY = """
+import multiprocessing as mp
+def sq(x):
+    return x * x
+if __name__ == "__main__":
+    with mp.Pool(4) as p:
+        print(sum(p.map(sq, range(100))))
+"""
+THREADS_CPP = r"""
+#include <atomic>
+#include <cstdio>
+#include <thread>
+#include <vector>
+int main() {
+    std::atomic<long> s{0};
+    std::vector<std::thread> ts;
+    for (int i = 0; i < 8; i++)
+        ts.emplace_back([&s, i] {
+            std::vector<int> v(1 << 16, i);
+            long t = 0;
+            for (int x : v) t += x;
+            s += t;
+        });
+    for (auto& t : ts) t.join();
+    printf("%ld\n", (long)s);
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "language,source,expected",
+    [("python", THREADS_PY, "42670992000"), ("python", POOL_PY, "328350"), ("cpp", THREADS_CPP, "1835008")],
+    ids=["ThreadPoolExecutor(8)", "multiprocessing.Pool(4)", "8 std::thread"],
+)
+def test_threads_and_child_processes_pass_at_256_mb(client, language, source, expected):
+    res = judge(client, source, [{"input": "", "output": expected}], language=language, memory_limit_mb=256)
+    assert res["verdict"] == "pass", res
 
 
 # --- escapes ---------------------------------------------------------------------------------------
@@ -452,6 +509,49 @@ def test_piston_execute_is_compatible(client):
     assert crashed["run"]["signal"] == "SIGABRT"
 
 
+def test_a_retried_request_joins_the_run_already_going(client):
+    src = "import time\ntime.sleep(1.5)\nprint(1)"
+    body = {"language": "python", "source": src, "tests": [{"input": "", "output": "1"}], "time_limit_s": 3}
+    before = client.get("/health")["joined"]
+    out = []
+    threads = [threading.Thread(target=lambda: out.append(client.judge(dict(body)))) for _ in range(3)]
+    for t in threads:
+        t.start()
+        time.sleep(0.2)
+    for t in threads:
+        t.join()
+    assert [r["verdict"] for r in out] == ["pass"] * 3
+    assert client.get("/health")["joined"] - before == 2  # ran once, the two retries waited for it
+
+
+def test_submission_time_budget_bounds_a_sleeping_program(client):
+    tests = [{"input": "", "output": "1"}] * 10
+    start = time.monotonic()
+    res = judge(client, "import time\ntime.sleep(30)", tests, time_limit_s=2, time_budget_s=3)
+    assert time.monotonic() - start < 10  # not 10 x (2 x 2 + 1) s
+    assert res["verdict"] == "timeout" and len(res["tests"]) < 10
+
+
+def test_a_client_that_disconnects_stops_its_submission(service, client):
+    src = "import time\ntime.sleep(1)\nprint(1)"
+    body = json.dumps(
+        {"language": "python", "source": src, "tests": [{"input": str(i), "output": "1"} for i in range(20)]}
+    ).encode()
+    before = client.get("/health")["cancelled"]
+    host, port = service.url.rsplit("/", 1)[1].split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(
+            b"POST /v1/judge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        time.sleep(1.5)
+    deadline = time.monotonic() + 10
+    while client.get("/health")["cancelled"] == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert client.get("/health")["cancelled"] == before + 1
+
+
 def test_batch_judges_many(client):
     reqs = [
         {"language": "python", "source": f"print({i})", "tests": [{"input": "", "output": str(i % 3)}]}
@@ -492,3 +592,42 @@ def test_a_crashed_launcher_is_a_sandbox_error_and_the_slot_recovers(service, cl
     assert_healthy(client)
     again = judge(client, src, [{"input": "", "output": "1"}])
     assert again["verdict"] == "pass" and again["cached"] is False  # the failure was not remembered
+
+
+# --- without cgroups (as on a cgroup-v2 host without delegation) -------------------------------------
+
+FILL = """
+import os
+written = 0
+for d in ("/dev", "/dev/shm", "/tmp"):
+    try:
+        for k in range(50):  # many files: a per-file size limit alone does not bound this
+            with open(f"{d}/fill{k}", "wb") as f:
+                for _ in range(30):
+                    f.write(b"x" * 2**20)
+                    written += 1
+    except OSError:
+        pass
+print(written)
+"""
+
+
+@pytest.fixture(scope="module")
+def client_no_cgroups():
+    with LocalService(slots=1, extra_args=("--no-cgroups",)) as svc:
+        yield SandboxClient(svc.url, retries=2)
+
+
+def test_without_cgroups_every_limit_still_holds(client_no_cgroups):
+    c = client_no_cgroups
+    caps = c.capabilities()
+    if caps["isolation"]["level"] == "none":
+        pytest.skip("needs bubblewrap")
+    # writable tmpfs mounts are sized (and /dev is read-only): nowhere near 1.5 GB under a 512 MB limit
+    filled = run(c, FILL, memory_limit_mb=512, time_limit_s=10)
+    assert filled["status"] in ("ok", "memory_limit") and int(filled["stdout"] or 0) <= 2 * 64, filled
+    assert caps["isolation"]["cgroups"] is False and caps["safe"] is True
+    assert "MemoryWatch" in caps["limits"]["enforced"]["memory_limit_mb"]
+    hog = run(c, "x = bytearray(900 * 2**20)\nfor i in range(0, len(x), 4096): x[i] = 1", memory_limit_mb=256)
+    assert hog["status"] == "memory_limit", hog
+    assert run(c, THREADS_PY, memory_limit_mb=256)["stdout"].strip() == "42670992000"

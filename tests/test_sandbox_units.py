@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 
 import pytest
 
@@ -189,3 +190,144 @@ def test_unreachable_service_gives_error_verdicts_not_zero():
     )
     assert out[0].status == "error" and out[0].score is None and "unavailable" in out[0].reason
     assert out[1].status == "unparseable" and out[1].score == 0.0
+
+
+# --- fairness, cgroup v2, drop-in API mappings ---------------------------------------------------------
+
+
+def test_fair_gate_serves_clients_round_robin():
+    import threading
+    import time
+
+    from r1harness.sandbox.slots import FairGate, QueueTimeout
+
+    gate, order = FairGate(1), []
+    gate.acquire("holder", 1)
+    threads = []
+    for client, n in (("flood", 4), ("small", 2)):
+        for i in range(n):
+            t = threading.Thread(
+                target=lambda c=client, i=i: (gate.acquire(c, 10), order.append(c), gate.release())
+            )
+            t.start()
+            threads.append(t)
+            time.sleep(0.05)  # the flood's four all queue before the small client's two
+    gate.release()
+    for t in threads:
+        t.join()
+    assert order[:4] == ["flood", "small", "flood", "small"], order
+    gate.acquire("x", 1)
+    with pytest.raises(QueueTimeout):
+        gate.acquire("y", 0.1)
+
+
+def test_cgroup_v2_slot_protocol_on_a_fake_tree(tmp_path):
+    """cgroup v2 cannot be exercised on this (v1) machine: the file protocol is checked on a fake tree."""
+    from r1harness.sandbox.cgroups import SlotCgroupV2
+
+    root = tmp_path
+    (root / "cgroup.controllers").write_text("cpu memory pids\n")
+    own = root / "svc"
+    own.mkdir()
+    (own / "cgroup.subtree_control").write_text("")
+    slot = own / "r1h-t"
+    slot.mkdir()
+    for name, text in {
+        "memory.max": "max",
+        "memory.swap.max": "max",
+        "pids.max": "max",
+        "memory.peak": "0",
+        "memory.current": "0",
+        "memory.events": "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n",
+        "cgroup.procs": "",
+    }.items():
+        (slot / name).write_text(text)
+    group = SlotCgroupV2.create("t", root=str(root), own="/svc")
+    assert (own / "cgroup.subtree_control").read_text() == "+memory +pids"
+    group.configure(256 * 1024 * 1024, 36)
+    assert (slot / "memory.max").read_text() == str(256 * 1024 * 1024)
+    assert (slot / "memory.swap.max").read_text() == "0" and (slot / "pids.max").read_text() == "36"
+    assert group.join_paths() == [f"{slot}/cgroup.procs"]
+    (slot / "memory.peak").write_text(str(300 * 1024 * 1024))
+    (slot / "memory.events").write_text("low 0\nhigh 0\nmax 5\noom 1\noom_kill 1\n")
+    peak, hit = group.usage()
+    assert hit is True and peak == 300.0
+
+
+def test_codeforces_normalization_and_memory_units():
+    from r1harness.sandbox.compat import _diff_b, _memory_mb, cf_normalize, piston_package
+
+    assert cf_normalize("yes\n\n no  \n") == cf_normalize("YES NO")
+    assert cf_normalize("yesno") != cf_normalize("YESNO")  # whole words only
+    assert _diff_b("1  2\n3\n\n", "1 2\n3") and not _diff_b("1 2 3", "1 2\n3")
+    assert _memory_mb(256, 512) == 256 and _memory_mb(256 * 1024 * 1024, 512) == 256
+    assert piston_package("cms_ioi", []).name == "cms"
+    assert piston_package("cf_python3", []).language == "python"
+    assert piston_package("python3", [{"name": "main.py"}]) is None  # plain Piston run
+    assert piston_package("c++17", [{"name": "main.cpp"}, {"name": "input.txt"}]).name == "codeforces"
+
+
+def test_sandbox_fusion_response_follows_its_status_rules():
+    from r1harness.sandbox.compat import fusion_response
+
+    base = {"exit_code": 0, "signal": None, "stdout": "3\n", "stderr": "", "wall_ms": 12.0}
+    assert fusion_response({**base, "status": "ok"})["status"] == "Success"
+    timed = fusion_response({**base, "status": "timeout", "exit_code": None, "signal": 9})
+    assert timed["status"] == "Failed" and timed["run_result"]["status"] == "TimeLimitExceeded"
+    crashed = fusion_response(
+        {**base, "status": "sandbox_error", "exit_code": None, "stderr": "launcher died"}
+    )
+    assert crashed["status"] == "SandboxError"
+    syntax = fusion_response({**base, "status": "compile_error", "exit_code": None})
+    assert syntax["status"] == "Failed" and syntax["compile_result"] is None
+
+
+class _FakeSlot:
+    """Speaks the launcher protocol: a test 'passes' when its input is not 'bad'."""
+
+    def __init__(self, name, log):
+        self.name, self.log = name, log
+
+    def call(self, req):
+        if req["op"] == "open":
+            return {"session": f"{self.name}-session"}
+        if req["op"] == "close":
+            return {}
+        self.log.append((self.name, req["stdin"]))
+        time.sleep(0.01)  # a run takes time: the slots interleave
+        out = "" if req["stdin"] == "bad" else req["stdin"]
+        return {
+            "status": "ok",
+            "exit_code": 0,
+            "signal": None,
+            "stdout": out,
+            "stderr": "",
+            "cpu_ms": 1.0,
+            "wall_ms": 1.0,
+            "peak_memory_mb": 1.0,
+            "truncated": False,
+        }
+
+
+@pytest.mark.parametrize("stop", [True, False])
+def test_helpers_share_a_submissions_tests_and_stop_deterministically(stop):
+    from r1harness.sandbox.judge import judge
+    from r1harness.sandbox.limits import COMPILE_LIMITS
+
+    inputs = [str(i) for i in range(20)]
+    inputs[7] = "bad"
+    body = {
+        "language": "python",
+        "source": "print(input())",
+        "tests": [{"input": i, "output": i} for i in inputs],
+        "stop_on_first_failure": stop,
+    }
+    req = parse_judge(body, ServiceConfig())
+    log = []
+    res = judge(
+        _FakeSlot("a", log), req, COMPILE_LIMITS, helpers=[_FakeSlot("b", log)], keep_helping=lambda: True
+    )
+    assert res["verdict"] == "wrong_answer"
+    assert len(res["tests"]) == (8 if stop else 20)  # the same whatever the helpers ran
+    assert res["passed"] == (7 if stop else 19)
+    assert {name for name, _ in log} == {"a", "b"}  # both slots ran tests

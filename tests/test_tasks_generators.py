@@ -96,12 +96,14 @@ def test_aligned_layout_puts_steps_and_answer_at_the_same_token_offsets(tmp_path
 
     from r1harness.train.tiny_model import init_tiny_model
 
-    docs = pretraining_corpus(600, 0, format_share=0.5, layout="aligned", template="plain", passes=2)
+    docs = pretraining_corpus(
+        600, 0, format_share=0.5, layout="aligned", template="user-assistant@1", passes=2
+    )
     assert len(docs) == 1200
     tok = AutoTokenizer.from_pretrained(init_tiny_model(tmp_path / "m", corpus=docs, layers=1, hidden=32))
     row = arithmetic.generate(3, 5, digits=2)[2]
-    plain = tok(document(row, formatted=False, template="plain", layout="aligned"))["input_ids"]
-    formatted = tok(document(row, formatted=True, template="plain", layout="aligned"))["input_ids"]
+    plain = tok(document(row, formatted=False, template="user-assistant@1", layout="aligned"))["input_ids"]
+    formatted = tok(document(row, formatted=True, template="user-assistant@1", layout="aligned"))["input_ids"]
     differ = [i for i, (a, b) in enumerate(zip(plain, formatted)) if a != b]
     assert len(formatted) == len(plain) + 1  # only the closing </answer> is extra
     assert [tok.convert_ids_to_tokens(formatted[i]) for i in differ] == ["<think>", "</think>", "<answer>"]

@@ -57,7 +57,7 @@ def test_model_init_then_grpo_then_sft_from_the_cli(tmp_path, capsys):
                 str(cfg),
                 "--max-steps",
                 "2",
-                "-o",
+                "--set",
                 "trl.learning_rate=1e-4",
             ]
         )
@@ -70,7 +70,7 @@ def test_model_init_then_grpo_then_sft_from_the_cli(tmp_path, capsys):
 
     # a typo in the config is a clean error, exit code 1, no traceback
     assert (
-        main(["train", "grpo", "--store", str(store), "--config", str(cfg), "-o", "trl.num_generation=2"])
+        main(["train", "grpo", "--store", str(store), "--config", str(cfg), "--set", "trl.num_generation=2"])
         == 1
     )
     assert "num_generation" in capsys.readouterr().err
@@ -92,17 +92,16 @@ def test_model_init_then_grpo_then_sft_from_the_cli(tmp_path, capsys):
             [
                 "train",
                 "sft",
+                "cold@v1",
                 "--store",
                 str(store),
-                "--set",
-                "cold@v1",
                 "--model",
                 str(model),
                 "--out",
                 str(tmp_path / "sft"),
                 "--max-steps",
                 "2",
-                "-o",
+                "--set",
                 "trl.per_device_train_batch_size=2",
             ]
         )

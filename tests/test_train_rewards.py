@@ -71,6 +71,8 @@ def test_a_verifier_that_raises_gives_none_rewards_not_zero():
     comp = RewardComponent(RewardSpec("code", "code"), None, broken)
     assert comp(prompts=["p", "q"], completions=["a", "b"]) == [None, None]
     assert comp.infra_failures == 2
+    crashed = comp.score(["a"], [{}])[0]
+    assert (crashed.status, crashed.verifier) == ("error", "code") and "sandbox down" in crashed.reason
     wrong_length = RewardComponent(RewardSpec("x", "x"), None, lambda c, r, **o: [])
     assert wrong_length(prompts=["p"], completions=["a"]) == [None]
 
@@ -106,4 +108,21 @@ def test_references_keep_only_verifier_columns():
     refs = references(
         {"answer": ["1"], "tests": ['[{"input": ""}]'], "prompt": ["p"], "trainer_state": None}, 1
     )
-    assert refs == [{"answer": "1", "tests": '[{"input": ""}]'}]
+    # one shape for every verifier (r1harness.verify.reference): JSON columns decoded, metadata a dict
+    assert refs == [{"answer": "1", "tests": [{"input": ""}], "metadata": {}}]
+
+
+def test_a_registered_verifier_that_crashes_is_recorded_under_its_real_version(monkeypatch):
+    """Old code stamped "unknown": a crash row could not be told apart from another version's verdicts."""
+    from r1harness.verify import math as math_verifier
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("worker pool gone")
+
+    monkeypatch.setattr(math_verifier, "shared_verifier", explode)
+    comp = RewardComponent(RewardSpec("accuracy", "math", options={"workers": 0}))
+    verdicts = comp.score(["\\boxed{1}"], [{"answer": "1"}])
+    assert [(v.status, v.verifier, v.version) for v in verdicts] == [
+        ("error", "math", math_verifier.MATH_VERIFIER_VERSION)
+    ]
+    assert "worker pool gone" in verdicts[0].reason

@@ -47,15 +47,16 @@ def test_table_is_big_and_covers_every_outcome():
 
 
 def test_math_table_through_r1h_grade(tmp_path, capsys):
-    cases = load("math")
-    out = tmp_path / "graded.jsonl"
+    cases = [c for c in load("math") if not c.get("options")]  # the default (r1) preset
+    src, out = tmp_path / "in.jsonl", tmp_path / "graded.jsonl"
+    src.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases), encoding="utf-8")
     assert (
         r1h(
             [
                 "grade",
                 "--kind",
                 "math",
-                str(CASES / "verify_math.jsonl"),
+                str(src),
                 "--out",
                 str(out),
                 "--workers",
@@ -74,6 +75,40 @@ def test_math_table_through_r1h_grade(tmp_path, capsys):
     assert summary["counts"]["correct"] == sum(c["expected"] == "correct" for c in cases)
     for g in graded:
         assert (g["score"] is None) == (g["status"] in ("timeout", "error"))
+        assert g["verifier_version"].endswith("+r1")
+
+
+def test_must_not_match_table_has_every_false_positive_class():
+    """Issue 15: each false-positive class has must-not-match cases, and none of them is graded correct."""
+    notes = [c["note"] for c in load("math") if c["note"].startswith("must-not-match")]
+    for needle in (
+        "vector differing in one entry",
+        "transposed",
+        "vector vs its last entry",
+        "tuple vs closed interval",
+        "open vs closed interval end",
+        "set missing an element",
+        "scaled copy",
+        "wrong sign",
+    ):
+        assert any(needle in n for n in notes), needle
+    assert all(c["expected"] == "wrong" for c in load("math") if c["note"].startswith("must-not-match"))
+
+
+def test_math_presets_through_r1h_grade(tmp_path, capsys):
+    cases = [c for c in load("math") if c.get("options")]
+    assert {c["options"]["extract"] for c in cases} == {
+        "r1",
+        "lenient",
+        "gsm8k-strict-match",
+        "gsm8k-flexible-extract",
+    }
+    graded = _grouped_cli(
+        "math", cases, lambda o: ["--extract", o["extract"], "--workers", "1"], tmp_path, capsys
+    )
+    assert _mismatches(cases, graded) == []
+    for c, g in zip(cases, graded):
+        assert g["verifier_version"].endswith("+" + c["options"]["extract"]), "the preset is in the version"
 
 
 def _grouped_cli(kind: str, cases: list[dict], flags_for, tmp_path, capsys) -> list[dict]:

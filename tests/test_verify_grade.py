@@ -113,3 +113,63 @@ def test_importing_r1harness_and_the_cli_stays_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out.replace("'", '"')) == []
+
+
+def test_grade_help_explains_every_extraction_preset(capsys):
+    from r1harness.verify.extract import PRESETS
+
+    with pytest.raises(SystemExit):
+        r1h(["grade", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--extract PRESET" in text and "--extract gsm8k-flexible-extract" in text
+    for name in PRESETS:
+        assert f"{name}:" in text, name
+
+
+def test_extraction_preset_is_part_of_the_version_and_validated():
+    from r1harness.verify.math import MATH_VERIFIER_VERSION, MathVerifier, verify_math_batch
+
+    assert MATH_VERIFIER_VERSION.endswith("+r1") and verify_math_batch.version == MATH_VERIFIER_VERSION
+    assert verify_math_batch.version_for({}) == MATH_VERIFIER_VERSION
+    lenient = verify_math_batch.version_for({"extract": "lenient"})
+    assert lenient.endswith("+lenient") and lenient.split("+")[:2] == MATH_VERIFIER_VERSION.split("+")[:2]
+    assert verify_math_batch.version_for({"allow_in_think": True}).endswith("+r1+in_think")
+    assert MathVerifier(workers=0, extract="gsm8k-strict-match").version.endswith("+gsm8k-strict-match")
+    # what the store paths compare (r1h verify, evals): the registry passes the options through
+    assert verifier_version("math") == MATH_VERIFIER_VERSION
+    assert verifier_version("math", {"extract": "lenient"}) == lenient
+    with pytest.raises(ConfigError, match="choose from r1, lenient"):
+        verify_math_batch(["x"], [{"answer": "1"}], extract="loose")
+    with pytest.raises(ValueError, match="unknown extraction preset"):
+        MathVerifier(workers=0, extract="loose")
+
+
+def test_benchmark_spec_validates_its_extraction_preset():
+    from r1harness.evals.spec import load_spec, spec_from_dict
+
+    base = {"version": 1, "dataset": "d", "template": "t@1", "verifier": "math"}
+    assert spec_from_dict(base).extract == "r1"
+    assert spec_from_dict({**base, "verifier_options": {"extract": "lenient"}}).extract == "lenient"
+    with pytest.raises(
+        ConfigError, match="evals/x.yaml: verifier_options.extract 'loose' is no extraction preset"
+    ):
+        spec_from_dict({**base, "verifier_options": {"extract": "loose"}}, origin="evals/x.yaml")
+    assert load_spec("math500").extract == "r1" and load_spec("gsm8k").extract == "r1"
+
+
+def test_grade_with_a_preset_stamps_it_on_every_row(tmp_path, capsys):
+    src = write(
+        tmp_path / "in.jsonl",
+        [
+            json.dumps({"completion": "Natalia sold 48+24 = 72 clips.\n#### 72", "gold": "72"}),
+            json.dumps({"completion": "The answer is $4$.", "gold": "4"}),
+        ],
+    )
+    out = tmp_path / "out.jsonl"
+    for preset, statuses in (("r1", ["unparseable"] * 2), ("lenient", ["correct"] * 2)):
+        args = ["grade", "--kind", "math", str(src), "--out", str(out), "--workers", "0", "--no-progress"]
+        assert r1h([*args, "--extract", preset]) == 0
+        rows = [json.loads(line) for line in out.read_text().splitlines()]
+        assert [r["status"] for r in rows] == statuses
+        assert {r["verifier_version"].rsplit("+", 1)[1] for r in rows} == {preset}
+    capsys.readouterr()

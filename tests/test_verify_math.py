@@ -36,7 +36,9 @@ def boxed(answer: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "answer", ["10^{10^{10^{10}}}", NESTED, "1" * 1_000_000], ids=["tower", "nested", "megadigits"]
+    "answer",
+    ["10^{10^{10^{10}}}", NESTED, "1" * 1_000_000, "1e" + "9" * 5000, "2e999999999"],
+    ids=["tower", "nested", "megadigits", "long-exponent", "huge-exponent"],
 )
 def test_pathological_inputs_return_within_their_deadline(verifier, answer):
     # a worker is up (a fresh key, so not a cache hit; not a plain number, which would skip the pool)
@@ -177,7 +179,15 @@ def test_answers_equivalent(verifier):
         ("\\left( 1, 2 \\right)", "( 1, 2 )"),
         ("  7. ", "7"),
         ("\\$18.90", "18.90"),
-        ("3e5", "3 \\times 10^{5}"),
+        ("3e5", "300000"),
+        ("2.5e-3", "0.0025"),
+        ("1e100000", "1 \\times 10^{100000}"),
+        ("10,\\!080", "10080"),
+        ("0,111", "0,111"),
+        ("10 weeks", "10"),
+        ("5 million", "5 million"),
+        ("3 xy", "3 xy"),
+        ("5 cm", "5"),
         ("1, 2", "1, 2"),
         ("(1,000)", "(1,000)"),
         ("\\pi r", "\\pi r"),
@@ -242,3 +252,80 @@ def test_math_registry_entry_options():
     assert verdict.status == "correct"
     with pytest.raises(ConfigError, match="unknown math verifier options \\['timeout'\\]"):
         verify_math_batch([inside], refs, timeout=3)
+
+
+@pytest.mark.parametrize("preset", ["lenient", "gsm8k-flexible-extract"])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "1" * 1_000_000,
+        "$" * 200_000 + "1",
+        "$$" + "a" * 500_000,
+        "2e999999999",
+        "(1/" * 100_000,
+        "$1$ 2 " * 100_000,
+        "The answer is " * 50_000,
+    ],
+    ids=["megadigits", "dollars", "open-display", "huge-exponent", "open-fractions", "spans", "phrases"],
+)
+def test_pathological_prose_under_the_lenient_presets_returns_within_the_deadline(verifier, preset, answer):
+    """The lenient extractors run in the parent (no deadline there): their regexes must stay linear."""
+    verifier.verify_batch([boxed(f"x+{len(answer)}")], ["2"])
+    started = time.monotonic()
+    verdict = verifier.verify_batch([f"We find that it is {answer} in the end."], ["7"], extract=preset)[0]
+    elapsed = time.monotonic() - started
+    assert elapsed < DEADLINE + 2.5, f"took {elapsed:.1f}s with a {DEADLINE}s deadline"
+    assert verdict.status in ("timeout", "wrong", "unparseable", "error")
+
+
+@pytest.mark.parametrize(
+    "answer,shape",
+    [
+        ("7", (1, 0)),
+        ("1, 2", (2, 0)),
+        ("\\{1, 2, 3\\}", (3, 0)),
+        ("(45, 2)", (1, 2)),
+        ("(1,2),(3,4)", (2, 0)),
+        ("[1, 2]", (1, 0)),
+        ("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", (1, 0)),
+        ("f(1, 2)", (1, 0)),
+    ],
+)
+def test_answer_shape_counts_the_values_a_gold_lists(answer, shape):
+    from r1harness.verify.math import answer_shape
+
+    assert answer_shape(answer) == shape
+
+
+@pytest.mark.parametrize(
+    "gold,expected",
+    [
+        ("7", "7"),
+        ("so $n = \\boxed{1,-2}.$", "1,-2"),
+        ("\\boxed{1} no no no \\boxed{2}", "2"),
+        ("\\(\\boxed{1}\\) and \\(\\boxed{-2}\\).", "1, -2"),
+        ("$\\boxed{1}\\boxed{2}$", "1, 2"),
+        ("\\boxed{5$}", "5"),
+    ],
+)
+def test_a_worked_solution_gold_is_graded_by_its_boxed_answer(gold, expected):
+    from r1harness.verify.math import gold_answer
+
+    assert gold_answer(gold) == expected
+
+
+def test_decimal_comma_only_against_a_decimal():
+    from r1harness.verify.math import decimal_comma
+
+    assert decimal_comma("1000,99", "1000.99") == ("1000.99", "1000.99")
+    assert decimal_comma("1.22", "1,22") == ("1.22", "1.22")
+    assert decimal_comma("1,22", "122") == ("1,22", "122")  # a list or a typo, never 1.22 against 122
+    assert decimal_comma("1,2", "1, 2") == ("1,2", "1, 2")
+
+
+def test_environment_names_are_not_prose():
+    from r1harness.verify.math_worker import is_prose
+
+    assert not is_prose("\\begin{pmatrix} 1 \\\\ -2 \\end{pmatrix}")
+    assert not is_prose("\\left\\{\\begin{array}{cc} 1 & 2 \\end{array}\\right\\}")
+    assert is_prose("The answer is five apples")

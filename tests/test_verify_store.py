@@ -8,10 +8,10 @@ import pytest
 
 from r1harness.cli import main as r1h
 from r1harness.errors import VerifierError
+from r1harness.scoring.verify_store import verify_store
 from r1harness.store import ids
 from r1harness.verify import registry
 from r1harness.verify.math import MATH_VERIFIER_VERSION
-from r1harness.verify.store_verify import verify_store
 
 PROBLEMS = [("What is 2+2?", "4"), ("What is half of one?", "\\frac{1}{2}"), ("Largest x with x <= 1?", "1")]
 ANSWERS = [["4", "5", None], ["0.5", "1/2", "\\frac{2}{4}"], ["1", "10^{10^{10^{10}}}", "2"]]
@@ -91,10 +91,20 @@ def test_verify_cli_appends_rewards_and_resumes(filled, capsys):
     truncated = [json.loads(d)["failed"] for d in readability["details"]]
     assert ["truncated"] in truncated
 
-    assert r1h(args) == 0  # resume: everything is already verified
+    assert r1h(args) == 0  # resume: every verdict is kept; only the timeout (no verdict) is tried again
     again = json.loads(capsys.readouterr().out)
-    assert all(v["verified"] == 0 and v["skipped_existing"] == 9 for v in again["verifiers"].values())
-    assert store.count("rewards") == 27
+    assert again["verifiers"]["math"] | {"counts": None} == {
+        "stored_as": "math",
+        "version": MATH_VERIFIER_VERSION,
+        "verified": 1,
+        "retried": 1,
+        "skipped_existing": 8,
+        "counts": None,
+    }
+    assert again["verifiers"]["math"]["counts"] == {"timeout": 1}  # 10^10^10^10 still exceeds 1 s
+    others = [v for name, v in again["verifiers"].items() if name != "math"]
+    assert all(v["verified"] == 0 and v["skipped_existing"] == 9 for v in others)
+    assert store.count("rewards") == 28  # the retry is stored beside the first timeout, under its own id
     run = store.sql("SELECT status, kind FROM runs WHERE run_id = ?", [summary["run_id"]]).to_dicts()
     assert run == [{"status": "finished", "kind": "verify"}]
 

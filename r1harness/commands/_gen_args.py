@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 from r1harness.errors import ConfigError
+from r1harness.generate import get_backend
+from r1harness.generate.backend import check_backend_options
 
 BACKEND_CHOICES = ("transformers", "vllm", "openai", "fake")
 
@@ -39,19 +41,27 @@ def add_backend_args(p) -> None:
         "--backend-options",
         default=None,
         metavar="JSON",
-        help="extra backend options as JSON, e.g. '{\"tensor_parallel_size\": 2}' for vllm",
+        help="extra backend options as JSON, e.g. '{\"tensor_parallel_size\": 2}' for vllm, "
+        '\'{"extra_body": {"chat_template_kwargs": {"enable_thinking": true}}}\' for openai (request '
+        "fields passed through to the server; sampling is set by its own flags)",
     )
 
 
 def make_backend(args):
-    from r1harness.generate import get_backend
+    spec = backend_spec(args)
+    return get_backend(spec["name"], spec["model"], **spec["options"])
 
+
+def backend_spec(args) -> dict:
+    """{name, model, options} of the backend the arguments describe (what Ray workers build it from)."""
     options = {}
     if args.backend_options:
         try:
             options = json.loads(args.backend_options)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"--backend-options is not valid JSON: {exc.msg}") from None
+        if not isinstance(options, dict):
+            raise ConfigError(f"--backend-options must be a JSON object, got {args.backend_options!r}")
     if args.backend == "openai":
         options.setdefault("concurrency", args.concurrency)
         if args.base_url:
@@ -60,4 +70,5 @@ def make_backend(args):
         options.setdefault("batch_size", args.gen_batch_size)
         if args.device:
             options.setdefault("device", args.device)
-    return get_backend(args.backend, args.model, **options)
+    check_backend_options(args.backend, options)  # here, not first in a Ray worker
+    return {"name": args.backend, "model": args.model, "options": options}

@@ -18,7 +18,8 @@ def register(sub) -> None:
         type=float,
         default=600.0,
         metavar="S",
-        help="delete batches superseded more than S seconds ago (default 600)",
+        help="delete the batches earlier compactions replaced, once S seconds have passed since the last "
+        "one (default 600: a query that listed them just before can still read them)",
     )
     add_store_arg(p)
     add_format_args(p)

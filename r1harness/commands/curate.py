@@ -6,6 +6,11 @@ import json
 import sys
 
 from r1harness.commands._common import add_command, add_format_args, add_store_arg, emit, open_store
+from r1harness.curate.build import benchmark_index, build_set
+from r1harness.curate.funnel import stages_frame
+from r1harness.curate.recipe import load_recipe, recipe_from_dict
+from r1harness.curate.sets import diff, resolve
+from r1harness.curate.source import validate_source
 
 
 def register(sub) -> None:
@@ -26,14 +31,11 @@ def register(sub) -> None:
     p.add_argument("--check", action="store_true", help="validate the recipe and its query, build nothing")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_store_arg(p)
-    add_format_args(p, formats=("table", "csv", "json"))
+    add_format_args(p)
     p.set_defaults(func=run)
 
 
 def _recipe(args, store):
-    from r1harness.curate.recipe import load_recipe, recipe_from_dict
-    from r1harness.curate.sets import resolve
-
     if args.recipe:
         return load_recipe(args.recipe), None
     row = resolve(store, args.from_set)
@@ -41,11 +43,6 @@ def _recipe(args, store):
 
 
 def run(args) -> int:
-    from r1harness.curate.build import benchmark_index, build_set
-    from r1harness.curate.funnel import stages_frame
-    from r1harness.curate.sets import diff
-    from r1harness.curate.source import validate_source
-
     store = open_store(args)
     recipe, original = _recipe(args, store)
     if args.check:

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import sys
 
-from r1harness.commands._common import add_command, add_format_args, add_store_arg, emit, open_store
-from r1harness.commands._gen_args import add_backend_args, make_backend
+import polars as pl
+
+from r1harness.commands._common import (
+    add_command,
+    add_executor_args,
+    add_format_args,
+    add_store_arg,
+    emit,
+    executor_config,
+    open_store,
+)
+from r1harness.commands._gen_args import add_backend_args, backend_spec, make_backend
+from r1harness.evals.runner import run_eval
+from r1harness.evals.spec import load_spec
 
 
 def register(sub) -> None:
@@ -13,11 +25,14 @@ def register(sub) -> None:
         sub,
         "eval",
         help="evaluate a model on benchmark specs (resumable)",
-        example="r1h eval --model runs/tiny --backend transformers --bench aime24,math500 --n 4 --limit 20",
+        example="r1h eval --model runs/tiny --backend transformers --bench aime24,math500 --n 4 --limit 20\n"
+        "  r1h eval --model runs/tiny --bench math500 --n 4 --executor ray   # on the running Ray cluster",
     )
     add_store_arg(p)
     add_backend_args(p)
-    p.add_argument("--bench", required=True, help="comma-separated spec names (r1h evals list) or YAML paths")
+    p.add_argument(
+        "--bench", required=True, help="comma-separated spec names (r1h benchmarks list) or YAML paths"
+    )
     p.add_argument("--n", type=int, default=None, help="samples per problem (default: the spec's n)")
     p.add_argument("--limit", type=int, default=None, help="first N problems only (stamped in the protocol)")
     p.add_argument("--max-tokens", type=int, default=None, help="override the spec's max tokens")
@@ -29,19 +44,16 @@ def register(sub) -> None:
         help="codeforces: contest standings JSON folder, to add a CodeElo rating",
     )
     p.add_argument("--no-progress", action="store_true")
-    add_format_args(p, formats=("table", "csv", "json", "md"))
+    add_executor_args(p)
+    add_format_args(p, extra=("md",))
     p.set_defaults(func=run_eval_cmd)
 
 
 def run_eval_cmd(args) -> int:
-    import polars as pl
-
-    from r1harness.evals.runner import run_eval
-    from r1harness.evals.spec import load_spec
-
     specs = [load_spec(name.strip()) for name in args.bench.split(",") if name.strip()]
     store = open_store(args)
-    backend = make_backend(args)
+    # ray: each worker builds the backend from its spec; the model never loads in this process
+    backend = backend_spec(args) if args.executor == "ray" else make_backend(args)
     rows = []
     for spec in specs:
         outcome = run_eval(
@@ -54,6 +66,7 @@ def run_eval_cmd(args) -> int:
             batch_size=args.batch_size,
             standings=args.standings,
             progress=not args.no_progress,
+            executor=executor_config(args),
         )
         print(
             f"{spec.name}: run {outcome.run_id}: generated {outcome.generated}, verified {outcome.verified}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from r1harness.commands._common import add_command, add_store_arg, open_store
+from r1harness.commands._common import add_command, add_format_args, add_store_arg, emit, open_store
 from r1harness.errors import ConfigError
 
 
@@ -41,7 +41,14 @@ def register(sub) -> None:
     )
     p.add_argument("--all-manifests", action="store_true", help="ingest every manifest in datasets/")
     p.add_argument("--from", dest="from_path", metavar="FILE", help="with one --manifest: read this file")
-    p.add_argument("--json", action="store_true", help="print summaries as JSON")
+    p.add_argument(
+        "--on-conflict",
+        choices=("error", "first", "last"),
+        default="error",
+        help="one problem with two different answers in the input: error (default), keep the first or the "
+        "last; against the store, 'first' keeps the stored answer",
+    )
+    add_format_args(p, json_alias="jsonl")
     add_store_arg(p)
     p.set_defaults(func=run)
 
@@ -57,7 +64,23 @@ def parse_mapping(text: str) -> dict[str, str]:
 
 
 def run(args) -> int:
-    from r1harness.ingest import ingest_file, ingest_manifest, list_manifests
+    import logging
+
+    from r1harness.errors import IngestError, R1HarnessError
+
+    try:
+        return _run(args)
+    except R1HarnessError:
+        raise
+    except OSError as exc:  # a full disk, a read-only store, a permission: one line, never a traceback
+        raise IngestError(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from exc
+    except Exception as exc:  # whatever a reader library raises: still one line (-vv logs the traceback)
+        logging.getLogger(__name__).debug("ingest failed", exc_info=True)
+        raise IngestError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _run(args) -> int:
+    from r1harness.ingest import list_manifests, prepare_file, prepare_manifest
 
     manifests = list(args.manifest)
     if args.all_manifests:
@@ -68,14 +91,13 @@ def run(args) -> int:
         raise ConfigError("give either a SOURCE or --manifest, not both (use --from FILE with a manifest)")
     if args.from_path and len(manifests) != 1:
         raise ConfigError("--from FILE goes with exactly one --manifest")
-    store = open_store(args)
-    summaries = []
+    # Read and check every input before opening the store: bad input never creates or touches one.
+    prepared = []
     if args.source:
         if not args.dataset:
             raise ConfigError("--dataset NAME is required when ingesting a SOURCE")
-        summaries.append(
-            ingest_file(
-                store,
+        prepared.append(
+            prepare_file(
                 args.source,
                 dataset=args.dataset,
                 split=args.split,
@@ -84,12 +106,18 @@ def run(args) -> int:
                 verifier=args.verifier,
                 config=args.hub_config,
                 revision=args.revision,
+                on_conflict=args.on_conflict,
             )
         )
     for m in manifests:
-        summaries.append(ingest_manifest(store, m, from_path=args.from_path))
+        prepared.append(prepare_manifest(m, from_path=args.from_path, on_conflict=args.on_conflict))
+    store = open_store(args)
+    summaries = [p.commit(store) for p in prepared]
+    if args.format not in ("table", "jsonl"):
+        emit([s.to_dict() for s in summaries], args.format, args.out)
+        return 0
     for s in summaries:
-        if args.json:
+        if args.format == "jsonl":  # the deprecated --json: one object a line
             print(json.dumps(s.to_dict()))
         else:
             print(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from r1harness.commands._common import add_command, add_store_arg, open_store
+from r1harness.ingest.chat import import_chat
 
 
 def register(sub) -> None:
@@ -24,8 +25,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from r1harness.curate.chat_import import import_chat
-
     s = import_chat(
         open_store(args),
         args.file,

@@ -7,16 +7,13 @@ import json
 from r1harness.commands._common import add_command, add_store_arg, open_store
 
 
-def register(sub) -> None:
-    p = add_command(
-        sub,
-        "import",
-        help="import results from other harnesses",
+def add_lmeval(kinds) -> None:
+    """`r1h import lm-eval`: one of the sources of `r1h import` (r1harness/commands/import_.py)."""
+    lm = add_command(
+        kinds,
+        "lm-eval",
+        help="lm-evaluation-harness --output_path folder (run with --log_samples)",
         example="r1h import lm-eval out/ --dataset gsm8k --model runs/tiny",
-    )
-    kinds = p.add_subparsers(dest="import_kind", metavar="SOURCE")
-    lm = kinds.add_parser(
-        "lm-eval", help="lm-evaluation-harness --output_path folder (run with --log_samples)"
     )
     lm.add_argument("directory", help="lm_eval --output_path folder (or one results_*.json)")
     add_store_arg(lm)
@@ -29,7 +26,6 @@ def register(sub) -> None:
     lm.add_argument("--model", default=None, help="model name to record (default lm-eval's model_name)")
     lm.add_argument("--problem-field", default=None, help="doc field holding the problem text")
     lm.set_defaults(func=run_import)
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
 def run_import(args) -> int:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from r1harness.commands._common import add_command
+from r1harness.errors import ConfigError
+from r1harness.train.tiny_model import init_tiny_model
 
 
 def register(sub) -> None:
@@ -39,11 +42,6 @@ def register(sub) -> None:
 
 
 def run_init(args) -> int:
-    from pathlib import Path
-
-    from r1harness.errors import ConfigError
-    from r1harness.train.tiny_model import init_tiny_model
-
     corpus = None
     if args.corpus_file:
         path = Path(args.corpus_file)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from r1harness.commands._common import add_command, add_format_args, add_store_arg, emit, open_store
+from r1harness.commands._common import (
+    add_command,
+    add_format_args,
+    add_set_arg,
+    add_store_arg,
+    emit,
+    open_store,
+)
 
 
 def register(sub) -> None:
@@ -19,19 +26,13 @@ def register(sub) -> None:
     run = add_command(
         verbs,
         "run",
-        help="run or resume a pipeline config",
+        help="run or resume a pipeline config (the whole config is checked first, as `r1h validate` does)",
         example="r1h pipeline run datasets/pipelines/tiny.yaml --store r1h-store\n"
         "  r1h pipeline run tiny --set r1zero.trl.max_steps=20   # overrides (YAML values)",
     )
     run.add_argument("config", help="a pipeline name (datasets/pipelines/<name>.yaml) or a YAML file")
     add_store_arg(run)
-    run.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key (dotted, e.g. eval.n=8); changes the run id",
-    )
+    add_set_arg(run, help="override a config key (dotted, e.g. eval.n=8); changes the run id; repeatable")
     run.add_argument("--fresh", action="store_true", help="start a new run instead of resuming this config's")
     run.add_argument(
         "--run",
@@ -51,26 +52,34 @@ def register(sub) -> None:
     )
     status.add_argument("config", help="pipeline name or YAML file (its run for this config), or a run id")
     add_store_arg(status)
-    status.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    add_set_arg(status, help="the same overrides as the run had (they are part of its run id)")
     add_format_args(status)
     status.set_defaults(func=status_cmd)
 
 
 def _config(args):
+    from r1harness.configs import parse_overrides
     from r1harness.pipeline import load_pipeline_config
-    from r1harness.train.config import parse_overrides
 
     return load_pipeline_config(args.config, parse_overrides(args.set))
 
 
 def run_pipeline_cmd(args) -> int:
+    from r1harness.console import library_output_to
     from r1harness.pipeline import run_pipeline
 
     config = _config(args)
     store = open_store(args)
-    result = run_pipeline(
-        store, config, fresh=args.fresh, run_id=args.run, stop_after=args.stop_after, progress=not args.quiet
-    )
+    quiet = args.quiet
+    with library_output_to(config.work_path / "r1h.log", announce=not quiet, training_bars=not quiet):
+        result = run_pipeline(
+            store,
+            config,
+            fresh=args.fresh,
+            run_id=args.run,
+            stop_after=args.stop_after,
+            progress=not args.quiet,
+        )
     print_outcome(store, result)
     return 0
 
@@ -79,20 +88,15 @@ def print_outcome(store, result) -> None:
     """The leaderboard of the run's models and where the report is."""
     import polars as pl
 
-    from r1harness.report.build import metric_cell
+    from r1harness.report.build import metrics_table
     from r1harness.report.queries import query
 
     board = store.sql(query("leaderboard", result.run_id))
     if not board.is_empty():
-        # the report's own cell format, so the printed digits are the report's digits
-        cells = board.with_columns(cell=pl.Series([metric_cell(r) for r in board.iter_rows(named=True)]))
-        wide = cells.pivot(
-            on="metric", index=["benchmark", "model"], values="cell", aggregate_function="first"
-        )
-        metrics = sorted(wide.columns[2:], key=lambda m: (m != "pass@1", m))
-        wide = wide.select("benchmark", "model", *metrics)
+        # the report's own query and table, so the printed digits are the report's digits
+        header, rows = metrics_table(board)
         print("\nleaderboard (held-out problems; 95% bootstrap CIs):")
-        emit(wide, "table")
+        emit(pl.DataFrame(rows, schema=header, orient="row"), "table")
     state = "complete" if result.complete else f"stopped after {(result.ran or result.skipped)[-1]}"
     print(
         f"pipeline run {result.run_id}: {state}; ran {len(result.ran)} stage(s), "

@@ -30,7 +30,7 @@ def run_report(args) -> int:
     from r1harness.errors import ConfigError
     from r1harness.report import build_report
 
-    store = open_store(args, create=False)
+    store = open_store(args, readonly=True)
     if args.run and store.sql("SELECT count(*) AS n FROM runs WHERE run_id = ?", [args.run])["n"][0] == 0:
         raise ConfigError(
             f"no run {args.run!r} in {store.root}; list runs with "

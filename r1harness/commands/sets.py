@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
+import polars as pl
+
 from r1harness.commands._common import add_command, add_format_args, add_store_arg, emit, open_store
+from r1harness.curate.funnel import stages_frame
+from r1harness.curate.sets import composition, diff, list_sets, resolve
 
 
 def register(sub) -> None:
@@ -21,7 +25,7 @@ def register(sub) -> None:
     )
     ls.add_argument("--all", action="store_true", help="include sets that are not ready")
     add_store_arg(ls)
-    add_format_args(ls, formats=("table", "csv", "json"))
+    add_format_args(ls)
     ls.set_defaults(func=run_list)
 
     show = add_command(
@@ -37,7 +41,7 @@ def register(sub) -> None:
         default="summary",
     )
     add_store_arg(show)
-    add_format_args(show, formats=("table", "csv", "json"))
+    add_format_args(show)
     show.set_defaults(func=run_show)
 
     df = add_command(
@@ -49,23 +53,16 @@ def register(sub) -> None:
     df.add_argument("a", metavar="A")
     df.add_argument("b", metavar="B")
     add_store_arg(df)
-    add_format_args(df, formats=("table", "json"))
+    add_format_args(df)
     df.set_defaults(func=run_diff)
 
 
 def run_list(args) -> int:
-    from r1harness.curate.sets import list_sets
-
-    emit(list_sets(open_store(args), include_unready=args.all), args.format, args.out)
+    emit(list_sets(open_store(args, readonly=True), include_unready=args.all), args.format, args.out)
     return 0
 
 
 def run_show(args) -> int:
-    import polars as pl
-
-    from r1harness.curate.funnel import stages_frame
-    from r1harness.curate.sets import composition, resolve
-
     store = open_store(args)
     row = resolve(store, args.ref)
     funnel = row["funnel"] or {}
@@ -102,17 +99,13 @@ def run_show(args) -> int:
 
 
 def run_diff(args) -> int:
-    import polars as pl
-
-    from r1harness.curate.sets import diff
-
-    d = diff(open_store(args), args.a, args.b)
-    if args.format == "json":
+    d = diff(open_store(args, readonly=True), args.a, args.b)
+    if args.format != "table":
         emit(
             pl.DataFrame(
                 [{k: json.dumps(v, default=str) if isinstance(v, (list, dict)) else v for k, v in d.items()}]
             ),
-            "json",
+            args.format,
             args.out,
         )
         return 0

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from r1harness.commands._common import add_command, add_store_arg, open_store
+from r1harness.commands._common import add_command, add_set_arg, add_store_arg, open_store, warn_deprecated
+from r1harness.console import library_output_to
+from r1harness.errors import ConfigError
 
 
 def register(sub) -> None:
@@ -12,7 +15,7 @@ def register(sub) -> None:
         sub,
         "train",
         help="GRPO / SFT training over the store (TRL owns the loops)",
-        example="r1h train grpo --store r1h-store --config datasets/recipes/grpo_arithmetic.yaml",
+        example="r1h train grpo --store r1h-store --config datasets/training/grpo_arithmetic.yaml",
     )
     tsub = p.add_subparsers(dest="train_command", metavar="ACTION")
 
@@ -20,8 +23,8 @@ def register(sub) -> None:
         tsub,
         "grpo",
         help="GRPO with verifier rewards; rollouts of every step go to the store",
-        example="r1h train grpo --store r1h-store --config datasets/recipes/grpo_arithmetic.yaml "
-        "--option trl.learning_rate=1e-4 --max-steps 50\n"
+        example="r1h train grpo --store r1h-store --config datasets/training/grpo_arithmetic.yaml "
+        "--set trl.learning_rate=1e-4 --max-steps 50\n"
         "  r1h train grpo --store r1h-store --config CFG.yaml --resume",
     )
     g.add_argument(
@@ -40,9 +43,9 @@ def register(sub) -> None:
         tsub,
         "sft",
         help="SFT on a set from the store (loss on assistant turns only)",
-        example="r1h train sft --store r1h-store --set coldstart@v1 --model models/tiny --out runs/sft",
+        example="r1h train sft coldstart@v1 --store r1h-store --model models/tiny --out runs/sft",
     )
-    s.add_argument("--set", dest="set_ref", required=True, metavar="NAME@vN", help="a ready set in the store")
+    s.add_argument("ref", nargs="?", metavar="NAME@vN", help="a ready set in the store")
     s.add_argument("--model", required=True, help="model folder or hub id")
     s.add_argument("--out", required=True, metavar="DIR", help="where to save the trained model")
     s.add_argument(
@@ -55,62 +58,80 @@ def register(sub) -> None:
     z = add_command(
         tsub,
         "r1zero-tiny",
-        help="R1-Zero in miniature: pretrain tiny bases, GRPO, held-out curves",
-        example="r1h train r1zero-tiny --store r1z-store --config datasets/recipes/r1zero_tiny.yaml "
-        "--seeds 0,1,2 --out runs/r1zero_tiny",
+        help="R1-Zero in miniature: the pipeline's prompts, base, r1zero and eval stages once per seed",
+        example="r1h train r1zero-tiny --store r1z-store --seeds 0,1,2 --out runs/r1zero_tiny\n"
+        "  r1h train r1zero-tiny --store r1z-store --seeds 0 --set r1zero.trl.max_steps=50 --set threads=1",
     )
-    z.add_argument("--config", default="datasets/recipes/r1zero_tiny.yaml", metavar="FILE.yaml")
-    z.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
-    z.add_argument("--out", default="runs/r1zero_tiny", metavar="DIR")
+    z.add_argument(
+        "--config",
+        default="r1zero_tiny",
+        metavar="NAME|FILE.yaml",
+        help="a pipeline config (default datasets/pipelines/r1zero_tiny.yaml); --set keys are its keys",
+    )
+    z.add_argument("--seeds", default="0", help="comma-separated seeds, one pipeline run each (default 0)")
+    z.add_argument("--out", default=None, metavar="DIR", help="models, checkpoints (work_dir)")
+    z.add_argument("--quiet", action="store_true", help="no progress lines")
     _add_common(z)
     z.set_defaults(func=run_r1zero_cmd)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
 def _add_common(p) -> None:
-    p.add_argument(
-        "--option",
-        "-o",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key (dotted for nesting: trl.learning_rate=1e-5); repeatable",
-    )
+    add_set_arg(p)
     add_store_arg(p)
 
 
 def run_grpo_cmd(args) -> int:
-    from r1harness.train.config import GRPORunConfig, load_config, parse_overrides
+    from r1harness.configs import parse_overrides
+    from r1harness.train.config import GRPORunConfig, load_config
     from r1harness.train.grpo import run_grpo
 
-    overrides = parse_overrides(args.option)
+    overrides = parse_overrides(args.set)
     for key, value in (("model", args.model), ("output_dir", args.out), ("trl.max_steps", args.max_steps)):
         if value is not None:
             overrides[key] = value
     config = load_config(GRPORunConfig, args.config, overrides)
-    summary = run_grpo(open_store(args), config, resume=args.resume)
+    with library_output_to(Path(config.output_dir) / "r1h.log"):
+        summary = run_grpo(open_store(args), config, resume=args.resume)
     print(json.dumps(summary, default=str))
     return 0
 
 
 def run_sft_cmd(args) -> int:
-    from r1harness.train.config import SFTRunConfig, load_config, parse_overrides
+    from r1harness.configs import parse_overrides
+    from r1harness.train.config import SFTRunConfig, load_config
     from r1harness.train.sft import run_sft
 
-    overrides = parse_overrides(args.option)
-    overrides.update({"set": args.set_ref, "model": args.model, "output_dir": args.out})
+    refs = [value for value in args.set if "=" not in value]  # the old spelling `--set NAME@vN`
+    if refs:
+        warn_deprecated("--set NAME@vN", "r1h train sft NAME@vN (--set is for KEY=VALUE overrides)")
+    ref = args.ref or (refs[-1] if refs else None)
+    if ref is None:
+        raise ConfigError("give the set to train on: r1h train sft NAME@vN --model ... --out ...")
+    overrides = parse_overrides([value for value in args.set if "=" in value])
+    overrides.update({"set": ref, "model": args.model, "output_dir": args.out})
     if args.max_steps is not None:
         overrides["trl.max_steps"] = args.max_steps
     config = load_config(SFTRunConfig, args.config, overrides)
-    print(json.dumps(run_sft(open_store(args), config), default=str))
+    with library_output_to(Path(config.output_dir) / "r1h.log"):
+        summary = run_sft(open_store(args), config)
+    print(json.dumps(summary, default=str))
     return 0
 
 
 def run_r1zero_cmd(args) -> int:
-    from r1harness.train.config import parse_overrides
-    from r1harness.train.miniature import load_recipe, run_miniature
+    """A thin wrapper over the pipeline runner: the config's stages, once per seed."""
+    from r1harness.configs import parse_overrides
+    from r1harness.pipeline import load_pipeline_config
+    from r1harness.pipeline.miniature import run_seeds
 
-    recipe = load_recipe(args.config, parse_overrides(args.option))
+    overrides = parse_overrides(args.set)
+    if args.out is not None:
+        overrides["work_dir"] = args.out
+    config = load_pipeline_config(args.config, overrides)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-    print(json.dumps(run_miniature(open_store(args), recipe, seeds=seeds, out_dir=args.out), default=str))
+    quiet = args.quiet
+    with library_output_to(config.work_path / "r1h.log", announce=not quiet, training_bars=not quiet):
+        results = run_seeds(open_store(args), config, seeds, progress=not args.quiet)
+    print(json.dumps(results, default=str))
     return 0

@@ -1,4 +1,4 @@
-"""`build_set`: rejection sampling over the store into a versioned SFT set. See DESIGN.md §3 Curation.
+"""`build_set`: rejection sampling over the store into a versioned SFT set. See docs/architecture.md.
 
 Passes over the store (texts are streamed, never all held at once):
   1. measure every candidate (verdict, label, readability measurements, text hashes); keep no texts;
@@ -37,7 +37,7 @@ from r1harness.curate.source import (
 from r1harness.curate.textstats import measure_cheap, measure_expensive, on_subset
 from r1harness.errors import R1HarnessError
 from r1harness.store.ids import sample_id
-from r1harness.store.runs import finish_run, start_run
+from r1harness.store.runs import recorded_run
 
 log = logging.getLogger(__name__)
 WRITE_BATCH = 50_000
@@ -72,26 +72,20 @@ def build_set(
     validate_source(store, recipe)
     index = benchmark_index(store, recipe)  # fails early on a missing benchmark
     recipe_dict = recipe.to_dict()
-    run_id = start_run(store, "curate", name=name, config=recipe_dict)
-    version, resumed = allocate_version(store, name, recipe_dict, run_id, version)
-    funnel = Funnel()
-    try:
-        selected = _select(store, recipe, index, funnel, progress)
-        with funnel.timed("write_samples"):
-            n = _write_samples(store, recipe, name, version, selected, progress)
-    except BaseException as exc:
-        set_status(store, name, version, "failed", funnel=funnel.to_dict())
-        finish_run(
-            store,
-            run_id,
-            status="interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
-            error=f"{type(exc).__name__}: {exc}",
-        )
-        raise
-    set_status(store, name, version, "ready", funnel=funnel.to_dict(), n_samples=n)
-    log.info("built %s@v%d: %d samples (run %s)", name, version, n, run_id)
-    finish_run(store, run_id, summary={"set": f"{name}@v{version}", "n_samples": n})
-    return BuildResult(name, version, n, funnel.to_dict(), run_id, resumed)
+    with recorded_run(store, "curate", name=name, config=recipe_dict) as run:
+        version, resumed = allocate_version(store, name, recipe_dict, run.run_id, version)
+        funnel = Funnel()
+        try:
+            selected = _select(store, recipe, index, funnel, progress)
+            with funnel.timed("write_samples"):
+                n = _write_samples(store, recipe, name, version, selected, progress)
+        except BaseException:
+            set_status(store, name, version, "failed", funnel=funnel.to_dict())
+            raise
+        set_status(store, name, version, "ready", funnel=funnel.to_dict(), n_samples=n)
+        log.info("built %s@v%d: %d samples (run %s)", name, version, n, run.run_id)
+        run.summary = {"set": f"{name}@v{version}", "n_samples": n}
+    return BuildResult(name, version, n, funnel.to_dict(), run.run_id, resumed)
 
 
 def benchmark_index(store, recipe: Recipe) -> BenchmarkIndex | None:

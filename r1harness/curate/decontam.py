@@ -8,15 +8,14 @@ training text's words equal it. Every hit is reported with the benchmark it came
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from r1harness.curate.ngrams import WordHashes, ngram_hashes, word_hashes
 from r1harness.errors import ConfigError
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from r1harness.paths import REPO_ROOT
+from r1harness.yaml_files import read_yaml_mapping
 
 
 @dataclass(frozen=True)
@@ -73,11 +72,9 @@ class BenchmarkIndex:
 def registered_benchmarks() -> list[str]:
     """Dataset manifests of the benchmarks registered in evals/ (each spec names one); until evals/ has
     specs, every dataset manifest in datasets/ whose split is test."""
-    import yaml
-
     names = []
     for spec in sorted((REPO_ROOT / "evals").glob("*.yaml")):
-        raw = yaml.safe_load(spec.read_text(encoding="utf-8")) or {}
+        raw = read_yaml_mapping(spec, "a benchmark spec")
         dataset = raw.get("dataset")
         dataset = dataset.get("name") or dataset.get("manifest") if isinstance(dataset, dict) else dataset
         if dataset:
@@ -85,7 +82,7 @@ def registered_benchmarks() -> list[str]:
     if names:
         return sorted(set(names))
     for manifest in sorted((REPO_ROOT / "datasets").glob("*.yaml")):
-        raw = yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}
+        raw = read_yaml_mapping(manifest, "a manifest")
         if raw.get("split") == "test":
             names.append(raw.get("name") or manifest.stem)
     return sorted(set(names))
@@ -113,10 +110,8 @@ def benchmark_problems(names: list[str] | tuple[str, ...] | str, store=None) -> 
 
 
 def _manifest_problems(name: str) -> list[str]:
-    try:
-        from r1harness.ingest import load_manifest, read_prompts
-    except ImportError as exc:  # the ingest package is a sibling part; say what is missing
-        raise ConfigError(f"cannot read benchmark {name!r}: r1harness.ingest is unavailable ({exc})") from exc
+    from r1harness.ingest import load_manifest, read_prompts
+
     return [row["problem"] for row in read_prompts(load_manifest(name)) if row.get("problem")]
 
 

@@ -12,10 +12,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from r1harness.configs import build, check_keys, field_names, unknown_keys_error
 from r1harness.errors import ConfigError
+from r1harness.paths import REPO_ROOT
 from r1harness.yaml_files import read_yaml_mapping, resolve_named_yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 RECIPE_DIR = REPO_ROOT / "datasets" / "recipes"
 GENERAL = "general"
 
@@ -44,11 +45,7 @@ LAYOUTS = ("think", "cold_start", "plain")
 
 
 def _check_keys(raw: dict, allowed: set[str], where: str) -> None:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {type(raw).__name__}")
-    unknown = set(raw) - allowed
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; allowed keys are {sorted(allowed)}")
+    check_keys(raw, allowed, where, label="allowed keys are")
 
 
 @dataclass(frozen=True)
@@ -64,10 +61,10 @@ class FilterSpec:
             )
         defaults, _ = FILTER_DEFAULTS[self.name]
         unknown = set(self.params) - set(defaults)
-        if unknown:
-            raise ConfigError(
-                f"filters.{self.name}: unknown parameter(s) {sorted(unknown)}; "
-                f"it takes {sorted(defaults) + ['scope']}"
+        if unknown:  # `scope` is taken out of the parameters by _filters
+            where = f"filters.{self.name}"
+            raise unknown_keys_error(
+                where, unknown, {*defaults, "scope"}, noun="parameter(s)", label="it takes"
             )
         if self.scope not in SCOPES:
             raise ConfigError(f"filters.{self.name}.scope must be one of {SCOPES}, not {self.scope!r}")
@@ -205,19 +202,7 @@ class Recipe:
         return out
 
 
-RECIPE_KEYS = {
-    "name",
-    "source",
-    "filters",
-    "per_prompt",
-    "quotas",
-    "dedup",
-    "decontamination",
-    "general",
-    "output",
-    "seed",
-    "description",
-}
+RECIPE_KEYS = field_names(Recipe, exclude={"origin"})
 
 
 def _filters(raw: Any) -> tuple[FilterSpec, ...]:
@@ -237,7 +222,7 @@ def _quotas(raw: Any) -> tuple[Quota, ...]:
         raise ConfigError("quotas: expected a mapping of group -> {count, domains}")
     out = []
     for group, spec in raw.items():
-        _check_keys(spec, {"count", "domains"}, f"quotas.{group}")
+        _check_keys(spec, field_names(Quota, exclude={"group"}), f"quotas.{group}")
         domains = spec.get("domains", [group])
         out.append(Quota(group, spec.get("count"), tuple([domains] if isinstance(domains, str) else domains)))
     return tuple(out)
@@ -245,11 +230,11 @@ def _quotas(raw: Any) -> tuple[Quota, ...]:
 
 def _dedup(raw: Any) -> Dedup:
     raw = {} if raw is None else raw
-    _check_keys(raw, {"exact", "near"}, "dedup")
+    _check_keys(raw, field_names(Dedup), "dedup")
     near_raw = raw.get("near", {})
     near = None
     if near_raw is not False and near_raw is not None:
-        _check_keys(near_raw, {"fields", "threshold", "num_perm", "bands", "shingle"}, "dedup.near")
+        _check_keys(near_raw, field_names(NearDedup), "dedup.near")
         near = NearDedup(**{k: tuple(v) if k == "fields" else v for k, v in near_raw.items()})
     return Dedup(exact=tuple(raw.get("exact", ("prompt", "completion"))), near=near)
 
@@ -258,7 +243,7 @@ def _decontam(raw: Any) -> Decontamination | None:
     if raw is False:
         return None
     raw = {} if raw is None else raw
-    _check_keys(raw, {"ngram", "fields", "benchmarks"}, "decontamination")
+    _check_keys(raw, field_names(Decontamination), "decontamination")
     kw = dict(raw)
     if "fields" in kw:
         kw["fields"] = tuple(kw["fields"])
@@ -268,9 +253,7 @@ def _decontam(raw: Any) -> Decontamination | None:
 
 
 def _section(cls, raw: Any, where: str):
-    raw = raw or {}
-    _check_keys(raw, set(cls.__dataclass_fields__), where)
-    return cls(**raw)
+    return build(cls, raw or {}, where, label="allowed keys are")
 
 
 def recipe_from_dict(raw: dict[str, Any], origin: str = "") -> Recipe:

@@ -31,9 +31,12 @@ class SetRef:
 
 
 def parse_ref(text: str) -> SetRef:
+    """The one `NAME@vN` parser (`NAME@N` too; plain `NAME` means the newest ready version)."""
     m = REF.match(text.strip())
     if not m:
-        raise ConfigError(f"not a set reference: {text!r}; write NAME or NAME@vN (e.g. tiny@v1)")
+        raise ConfigError(
+            f"not a set reference: {text!r}; write NAME or NAME@vN with a version number (e.g. tiny@v1)"
+        )
     return SetRef(m["name"], int(m["version"]) if m["version"] else None)
 
 

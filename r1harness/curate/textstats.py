@@ -15,7 +15,10 @@ They measure the same values (tests/test_curate_filters.py checks it case by cas
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
+
+from r1harness.curate.ngrams import WordHashes, ngram_hashes
 
 SPECIAL_TOKEN = "|special_token|"
 _LATIN = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
@@ -100,10 +103,6 @@ def truncated_expr(text: pl.Expr, rest: pl.Expr, finish_reason: pl.Expr) -> pl.E
 
 def repeated_ngram_share(texts: pl.Series, n: int = 10) -> pl.Series:
     """1 - distinct / all token n-grams per text (0 when a text has fewer than n tokens)."""
-    import numpy as np
-
-    from r1harness.curate.ngrams import WordHashes, ngram_hashes
-
     tokens = texts.fill_null("").str.extract_all(REPETITION_TOKENS)
     lengths = tokens.list.len().fill_null(0).to_numpy().astype(np.int64)
     flat = tokens.explode().drop_nulls()

@@ -23,7 +23,7 @@ Standings file format: a directory of JSON files, one per contest:
      "participants": [{"handle": "tourist", "rating": 3800, "solved": 7, "penalty": 123}, ...]}
     ("points" contests give each participant "points" instead of solved/penalty.)
 
-Percentiles come from a rating histogram {rating: users} (../shared/data/code_stdio/).
+Percentiles come from a rating histogram {rating: users} (code_stdio/ in $R1H_DATA_DIR).
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from r1harness.errors import ConfigError
+from r1harness.evals.aggregate import MetricValue, _json
+from r1harness.paths import data_dir
 
 METHOD = "codeelo@1"
 RATING_MIN, RATING_MAX = -1000.0, 5000.0
@@ -196,8 +198,6 @@ def rate(
 
 def rating_results(samples, prompts, standings: str, spec) -> list:
     """Rating metrics for an eval run: attempts from the samples' verdicts, matched by problem_id."""
-    from r1harness.evals.aggregate import MetricValue, _json
-
     attempts_n = int(spec.rating.get("attempts", spec.n))
     pid_to_problem = {
         row["prompt_id"]: _json(row["metadata"]).get("problem_id")
@@ -235,8 +235,6 @@ def rating_results(samples, prompts, standings: str, spec) -> list:
 def _histogram(path: str | None) -> dict[int, int] | None:
     if not path:
         return None
-    from r1harness.ingest.manifest import data_dir
-
     full = Path(path) if Path(path).is_absolute() else data_dir() / path
     return load_histogram(full) if full.exists() else None
 

@@ -23,8 +23,10 @@ from typing import Any
 
 from r1harness.errors import IngestError
 from r1harness.evals import metrics
+from r1harness.scoring.rows import reward_rows
 from r1harness.store import ids
-from r1harness.store.runs import finish_run, start_run
+from r1harness.store.runs import recorded_run
+from r1harness.verify.verdict import Verdict
 
 PROBLEM_FIELDS = ("question", "problem", "prompt", "input", "query", "text")
 
@@ -64,8 +66,9 @@ def import_lmeval(
     """Import every lm-eval run under `directory`."""
     totals = {"prompts": 0, "rollouts": 0, "rewards": 0, "results": 0}
     tasks: list[str] = []
-    run_id = start_run(store, "import", name=f"lm-eval:{directory}", config={"directory": str(directory)})
-    try:
+    config = {"directory": str(directory)}
+    with recorded_run(store, "import", name=f"lm-eval:{directory}", config=config) as run:
+        run_id = run.run_id
         for results_path in find_runs(directory):
             res = _read_json(results_path)
             for task in res.get("results", {}):
@@ -85,15 +88,11 @@ def import_lmeval(
                 tasks.append(task)
                 for key in totals:
                     totals[key] += counts[key]
-    except BaseException as exc:
-        finish_run(store, run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
-        raise
-    if not tasks:
-        finish_run(store, run_id, status="failed", error="no samples files")
-        raise IngestError(
-            f"{directory}: found results but no samples_<task>_*.jsonl; re-run lm_eval with --log_samples"
-        )
-    finish_run(store, run_id, summary={**totals, "tasks": tasks})
+        if not tasks:
+            raise IngestError(
+                f"{directory}: found results but no samples_<task>_*.jsonl; re-run lm_eval with --log_samples"
+            )
+        run.summary = {**totals, "tasks": tasks}
     return ImportSummary(tuple(tasks), run_id=run_id, **totals)
 
 
@@ -115,7 +114,8 @@ def _import_task(
     gen_kwargs = cfg.get("generation_kwargs") or {}
     version = str(res.get("versions", {}).get(task, "?"))
     lm_version = str(res.get("lm_eval_version", "?"))
-    prompts, rollouts, rewards = {}, {}, []
+    verifier_version = f"{lm_version}/{task}@{version}"
+    prompts, rollouts, scored = {}, {}, []
     per_metric: dict[str, dict[int, float]] = {}
     for where, line in lines:
         problem = _problem(line["doc"], problem_field, where)
@@ -156,36 +156,34 @@ def _import_task(
                     "backend_version": lm_version,
                 },
             )
+            extracted = filtered[index] if index < len(filtered) else None
             for metric in line.get("metrics", []):
                 value = line.get(metric)
                 if not isinstance(value, (int, float)):
                     continue
-                verifier = f"lm-eval:{metric}:{line.get('filter', 'none')}"
-                extracted = filtered[index] if index < len(filtered) else None
-                rewards.append(
-                    {
-                        "reward_id": ids.reward_id(rid, verifier, f"{lm_version}/{task}@{version}"),
-                        "rollout_id": rid,
-                        "run_id": run_id,
-                        "verifier": verifier,
-                        "verifier_version": f"{lm_version}/{task}@{version}",
-                        "status": "correct" if value >= 1 else "wrong",
-                        "score": float(value),
-                        "extracted": None if extracted is None else str(extracted),
-                    }
-                )
-                per_metric.setdefault(f"{metric},{line.get('filter', 'none')}", {})[int(line["doc_id"])] = (
-                    float(value)
-                )
+                filter_name = line.get("filter", "none")
+                scored.append((rid, _verdict(metric, filter_name, value, extracted, verifier_version)))
+                per_metric.setdefault(f"{metric},{filter_name}", {})[int(line["doc_id"])] = float(value)
     written = {
         "prompts": store.append("prompts", list(prompts.values())).written,
         "rollouts": store.append("rollouts", list(rollouts.values())).written,
-        "rewards": store.append("rewards", rewards).written,
+        "rewards": store.append("rewards", reward_rows(*zip(*scored), run_id) if scored else []).written,
     }
     written["results"] = _write_results(
         store, res, task, model_name, version, per_metric, run_id, dataset_name
     )
     return written
+
+
+def _verdict(metric: str, filter_name: str, value: float, extracted, version: str) -> Verdict:
+    """lm-eval's per-sample metric as a verdict of the verifier "lm-eval:<metric>:<filter>"."""
+    return Verdict(
+        "correct" if value >= 1 else "wrong",
+        float(value),
+        f"lm-eval:{metric}:{filter_name}",
+        version,
+        extracted=None if extracted is None else str(extracted),
+    )
 
 
 def _write_results(

@@ -1,7 +1,8 @@
 """`run_eval`: generate, verify, aggregate and record one benchmark for one model. Resumable.
 
-Each step skips what the store already holds: rollouts by content-hash id (generate_rollouts), rewards by
-(rollout, verifier) — so re-running after a kill, or with a larger n, does only the missing work. Results
+Each step skips what the store already holds: rollouts by content-hash id (generate_rollouts), verdicts by
+(rollout, verifier, version) through r1harness.scoring (timeouts and errors are retried) — so re-running
+after a kill, or with a larger n, does only the missing work. Results
 go to `eval_results`, one row per metric (and breakdown), stamped with the benchmark version and protocol.
 """
 
@@ -12,13 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from r1harness.errors import R1HarnessError
+from r1harness.errors import ConfigError, R1HarnessError
 from r1harness.evals.aggregate import MetricValue, compute_results, load_samples
+from r1harness.evals.codeforces import rating_results
 from r1harness.evals.spec import EvalSpec, load_spec
-from r1harness.generate.backend import Backend
+from r1harness.executors.ray_executor import ExecutorConfig
+from r1harness.generate.backend import Backend, backend_identity, check_backend_options
 from r1harness.generate.runner import generate_rollouts
+from r1harness.scoring.pending import Selection
+from r1harness.scoring.score import score_rollouts
+from r1harness.scoring.scorer import Scorer
 from r1harness.store import ids
-from r1harness.store.runs import finish_run, start_run
+from r1harness.store.runs import recorded_run
 
 log = logging.getLogger(__name__)
 VERIFY_CHUNK = 256
@@ -58,20 +64,31 @@ def run_eval(
     cluster: Callable | None = None,
     progress: bool = True,
     n_boot: int = 1000,
+    executor: ExecutorConfig | None = None,
 ) -> EvalOutcome:
-    """Evaluate `backend`'s model on one benchmark; returns the metrics written to `eval_results`."""
+    """Evaluate `backend`'s model on one benchmark; returns the metrics written to `eval_results`.
+
+    With a Ray `executor` (`ExecutorConfig("ray", ...)`), `backend` is a spec {name, model, options} that
+    each Ray worker builds (the model never loads in this process): generation and verification run there,
+    aggregation here."""
     spec = spec if isinstance(spec, EvalSpec) else load_spec(spec)
     spec = spec.with_overrides(n=n, max_tokens=max_tokens)
+    if executor is not None and executor.kind == "ray":
+        return _run_eval_on_ray(
+            store, backend, spec, executor, limit=limit, batch_size=batch_size, standings=standings,
+            verifier_fn=verifier_fn, cluster=cluster, progress=progress, n_boot=n_boot,
+        )  # fmt: skip
     prompts = benchmark_prompts(store, spec, limit)
     config = {
         "protocol": spec.protocol(),
         "model": backend.model,
         "backend": backend.name,
+        "backend_identity": backend_identity(backend),
         "backend_version": str(backend.version),
         "limit": limit,
     }
-    run_id = start_run(store, "eval", name=f"{spec.name}:{backend.model}", config=config)
-    try:
+    with recorded_run(store, "eval", name=f"{spec.name}:{backend.model}", config=config) as run:
+        run_id = run.run_id
         gen = generate_rollouts(
             store,
             backend,
@@ -88,34 +105,89 @@ def run_eval(
         verified = verify_rollouts(
             store, gen.rollout_ids, spec, run_id=run_id, verifier_fn=verifier_fn, progress=progress
         )
-        samples = load_samples(store, gen.rollout_ids, spec.verifier)
-        _check_infra(samples, spec)
-        results = compute_results(
-            samples,
-            k_values=spec.k,
-            cons_values=spec.cons,
-            breakdowns=spec.breakdowns,
-            cluster=cluster,
-            n_boot=n_boot,
-            seed=spec.seed,
-        )
-        if standings:
-            from r1harness.evals.codeforces import rating_results
-
-            results += rating_results(samples, prompts, standings, spec)
-        versions = sorted({v for v in samples["verifier_version"].drop_nulls().to_list()})
-        write_results(store, spec, backend.model, run_id, results, prompts.height, versions, limit)
-    except BaseException as exc:
-        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-        finish_run(store, run_id, status=status, error=f"{type(exc).__name__}: {exc}")
-        raise
-    summary = {
-        "generated": gen.generated,
-        "verified": verified,
-        **{r.metric: r.value for r in results if r.breakdown is None},
-    }
-    finish_run(store, run_id, summary=summary)
+        results = _aggregate(
+            store, spec, backend.model, run_id, gen.rollout_ids, prompts, verifier_fn=verifier_fn,
+            cluster=cluster, n_boot=n_boot, standings=standings, limit=limit,
+        )  # fmt: skip
+        run.summary = {
+            "generated": gen.generated,
+            "verified": verified,
+            **{r.metric: r.value for r in results if r.breakdown is None},
+        }
     return EvalOutcome(spec, run_id, backend.model, results, gen.generated, verified)
+
+
+def _aggregate(
+    store, spec, model, run_id, rollout_ids, prompts, *, verifier_fn, cluster, n_boot, standings, limit
+) -> list[MetricValue]:
+    """The samples' verdicts -> metrics (pass@k, cons@k, CIs, breakdowns), written to `eval_results`."""
+    samples = load_samples(store, rollout_ids, eval_scorer(spec, verifier_fn).label)
+    _check_infra(samples, spec)
+    results = compute_results(
+        samples,
+        k_values=spec.k,
+        cons_values=spec.cons,
+        breakdowns=spec.breakdowns,
+        cluster=cluster,
+        n_boot=n_boot,
+        seed=spec.seed,
+    )
+    if standings:
+        results += rating_results(samples, prompts, standings, spec)
+    versions = sorted({v for v in samples["verifier_version"].drop_nulls().to_list()})
+    write_results(store, spec, model, run_id, results, prompts.height, versions, limit)
+    return results
+
+
+def _run_eval_on_ray(
+    store, backend: dict, spec: EvalSpec, executor, *, limit, batch_size, standings, verifier_fn, cluster,
+    progress, n_boot,
+) -> EvalOutcome:  # fmt: skip
+    """run_eval with generation and verification on Ray workers (r1harness.executors)."""
+    from r1harness.executors import generate_on_ray, verify_on_ray
+
+    if not isinstance(backend, dict) or not {"name", "model"} <= set(backend):
+        raise ConfigError(
+            "with the ray executor, pass the backend as a spec {name, model, options} (each Ray worker "
+            f"builds it), not {type(backend).__name__}"
+        )
+    if verifier_fn is not None:
+        raise ConfigError("verifier_fn runs in this process only: register the verifier, or drop executor")
+    check_backend_options(backend["name"], backend.get("options", {}))
+    eval_scorer(spec)  # a bad verifier fails before the cluster is touched
+    prompts = benchmark_prompts(store, spec, limit)
+    config = {
+        "protocol": spec.protocol(),
+        "model": backend["model"],
+        "backend": backend["name"],
+        "backend_options": backend.get("options", {}),
+        "limit": limit,
+        "executor": "ray",
+    }
+    with recorded_run(store, "eval", name=f"{spec.name}:{backend['model']}", config=config) as run:
+        gen = generate_on_ray(
+            store, backend, executor, prompts_where="list_contains(?, p.prompt_id)",
+            params=[prompts["prompt_id"].to_list()], template=spec.template, sampling=spec.sampling.to_dict(),
+            n=spec.n, seed=spec.seed, stage="eval", run_id=run.run_id, batch_size=batch_size,
+            progress=progress, return_ids=True,
+        )  # fmt: skip
+        checked = verify_on_ray(
+            store, [spec.verifier], executor, run_id=run.run_id, rollout_ids=gen["rollout_ids"],
+            options={spec.verifier: dict(spec.verifier_options or {})}, progress=progress,
+        )  # fmt: skip
+        results = _aggregate(
+            store, spec, backend["model"], run.run_id, gen["rollout_ids"], prompts, verifier_fn=None,
+            cluster=cluster, n_boot=n_boot, standings=standings, limit=limit,
+        )  # fmt: skip
+        run.summary = {
+            "generated": gen["generated"],
+            "verified": checked.get("written", 0),
+            "backend_identity": gen.get("backend_identity"),
+            **{r.metric: r.value for r in results if r.breakdown is None},
+        }
+    return EvalOutcome(
+        spec, run.run_id, backend["model"], results, gen["generated"], checked.get("written", 0)
+    )
 
 
 def benchmark_prompts(store, spec: EvalSpec, limit: int | None):
@@ -145,51 +217,23 @@ def verify_rollouts(
     verifier_fn: Callable | None = None,
     progress: bool = True,
 ) -> int:
-    """Score every rollout in `rollout_ids` that has no reward from `spec.verifier` (at the verifier's
-    current version, when it declares one) or whose latest one was an infrastructure failure."""
-    fn = verifier_fn or _get_verifier(spec.verifier)
-    version = getattr(fn, "version", None) or (None if verifier_fn else _verifier_version(spec.verifier))
-    todo = store.sql(
-        """
-        WITH wanted AS (SELECT unnest(?::VARCHAR[]) AS rollout_id),
-        prior AS (
-            SELECT rollout_id, count(*) AS attempts,
-                   arg_max(status, created_at) IN ('timeout', 'error') AS retry
-            FROM rewards WHERE verifier = ? AND rollout_id IN (SELECT rollout_id FROM wanted)
-                AND (CAST(? AS VARCHAR) IS NULL OR verifier_version = ?)
-            GROUP BY rollout_id)
-        SELECT r.rollout_id, r.completion, coalesce(q.attempts, 0) AS attempts,
-               p.prompt_id, p.answer, p.tests, p.metadata, p.problem, p.domain
-        FROM rollouts r JOIN wanted USING (rollout_id) JOIN prompts p USING (prompt_id)
-        LEFT JOIN prior q USING (rollout_id)
-        WHERE q.rollout_id IS NULL OR q.retry
-        ORDER BY r.prompt_id, r.sample_index""",
-        [list(rollout_ids), spec.verifier, version, version],
+    """Score every rollout in `rollout_ids` that has no verdict from `spec.verifier` at its current version
+    (or whose latest one was an infrastructure failure); returns the rewards rows written."""
+    summary = score_rollouts(
+        store,
+        [eval_scorer(spec, verifier_fn)],
+        Selection(rollout_ids=tuple(rollout_ids)),
+        run_id=run_id,
+        batch_size=VERIFY_CHUNK,
+        progress=progress,
+        desc=f"verify {spec.name}",
     )
-    bar = _progress(todo.height, progress, f"verify {spec.name}")
-    written = 0
-    try:
-        for start in range(0, todo.height, VERIFY_CHUNK):
-            chunk = todo.slice(start, VERIFY_CHUNK).to_dicts()
-            verdicts = fn([r["completion"] for r in chunk], chunk, **spec.verifier_options)
-            # Stored under the spec's verifier name, so lookups by name find it whatever the fn calls itself.
-            rows = [
-                {
-                    **v.to_row(),
-                    "rollout_id": r["rollout_id"],
-                    "run_id": run_id,
-                    "verifier": spec.verifier,
-                    "reward_id": _reward_id(r["rollout_id"], spec.verifier, v.version, r["attempts"]),
-                }
-                for r, v in zip(chunk, verdicts)
-            ]
-            written += store.append("rewards", rows).written
-            if bar is not None:
-                bar.update(len(chunk))
-    finally:
-        if bar is not None:
-            bar.close()
-    return written
+    return summary.written
+
+
+def eval_scorer(spec: EvalSpec, verifier_fn: Callable | None = None) -> Scorer:
+    """The benchmark's verifier (or `verifier_fn`, stored under the spec's verifier name)."""
+    return Scorer.resolve(spec.verifier, spec.verifier_options, fn=verifier_fn)
 
 
 def write_results(
@@ -224,14 +268,6 @@ def write_results(
     store.catalog_insert("eval_results", rows, on_conflict="replace")
 
 
-def _reward_id(rollout_id: str, verifier: str, version: str, attempts: int) -> str:
-    """The usual content-hash id; a retry after an infrastructure failure gets its own id, so the new
-    verdict is kept next to the failed one (the latest counts) instead of being skipped as existing."""
-    if not attempts:
-        return ids.reward_id(rollout_id, verifier, version)
-    return ids.content_id("reward", rollout_id, verifier, version, "attempt", attempts)
-
-
 def _check_infra(samples, spec: EvalSpec) -> None:
     import polars as pl
 
@@ -245,39 +281,11 @@ def _check_infra(samples, spec: EvalSpec) -> None:
         )
 
 
-def _get_verifier(name: str) -> Callable:
-    try:
-        from r1harness.verify.registry import get_verifier
-    except ImportError:  # registry not in this tree yet: the math verifier's own batch entry point
-        if name == "math":
-            from r1harness.verify.math import verify_math_batch
-
-            return verify_math_batch
-        raise
-    return get_verifier(name)
-
-
-def _verifier_version(name: str) -> str | None:
-    try:
-        from r1harness.verify.registry import verifier_version
-    except ImportError:
-        return None
-    return verifier_version(name)
-
-
 def _finite(value: Any) -> float | None:
     if value is None:
         return None
     value = float(value)
     return value if value == value and abs(value) != float("inf") else None
-
-
-def _progress(total: int, enabled: bool, desc: str):
-    if not enabled or not total:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="sample")
 
 
 __all__ = ["run_eval", "EvalOutcome", "EvalError", "benchmark_prompts", "verify_rollouts", "write_results"]

@@ -3,7 +3,7 @@
 name: aime24
 version: 1                 # bump on any change that can move a number; stamped on every result
 dataset: aime24            # the dataset manifest (datasets/aime24.yaml); ingested when missing
-template: r1-math@1        # prompt template name@version (r1harness/generate/templates.py)
+template: r1-math@1        # prompt template name@version (r1harness/templates.py)
 verifier: math             # verifier registry name (r1harness/verify/registry.py)
 n: 64                      # samples per problem
 k: [1, 4, 16, 64]          # pass@k values (each <= n)
@@ -19,29 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from r1harness.configs import check_keys, field_names
 from r1harness.errors import ConfigError
 from r1harness.generate.backend import SamplingParams
+from r1harness.paths import REPO_ROOT
 from r1harness.store.ids import canonical_json, content_id
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SPEC_KEYS = {
-    "name",
-    "version",
-    "description",
-    "dataset",
-    "template",
-    "verifier",
-    "verifier_options",
-    "n",
-    "k",
-    "cons",
-    "sampling",
-    "breakdowns",
-    "seed",
-    "max_infra_failure_rate",
-    "rating",
-    "notes",
-}
+from r1harness.yaml_files import read_yaml_mapping, resolve_named_yaml
 
 
 def evals_dir() -> Path:
@@ -88,6 +71,20 @@ class EvalSpec:
             raise ConfigError(f"{where}: k must include 1 (pass@1 is the headline metric)")
         if not 0 <= self.max_infra_failure_rate <= 1:
             raise ConfigError(f"{where}: max_infra_failure_rate must be in [0, 1]")
+        if self.verifier == "math":
+            from r1harness.verify.extract import PRESETS
+
+            if self.extract not in PRESETS:
+                raise ConfigError(
+                    f"{where}: verifier_options.extract {self.extract!r} is no extraction preset; "
+                    f"choose from {', '.join(PRESETS)}"
+                )
+
+    @property
+    def extract(self) -> str:
+        """The math answer-extraction preset (verifier_options.extract; r1 when unset): part of the protocol
+        and of the verifier version stamped on each verdict."""
+        return str(self.verifier_options.get("extract", "r1"))
 
     @property
     def benchmark_version(self) -> str:
@@ -130,23 +127,21 @@ class EvalSpec:
         return content_id("protocol", self.protocol())[:12]
 
 
+# The keys a spec file may have: the fields, and free-text notes.
+SPEC_KEYS = field_names(EvalSpec, exclude={"origin"}) | {"notes"}
+
+
 def load_spec(name_or_path: str | os.PathLike) -> EvalSpec:
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = evals_dir() / f"{name_or_path}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in evals_dir().glob("*.yaml"))
-        raise ConfigError(f"no benchmark spec {str(name_or_path)!r} (looked for {path}); known: {known}")
-    return spec_from_dict(_read_yaml(path), origin=str(path), default_name=path.stem)
+    path = resolve_named_yaml(name_or_path, evals_dir(), kind="benchmark spec", known_label="known")
+    raw = read_yaml_mapping(path, "a benchmark spec")
+    return spec_from_dict(raw, origin=str(path), default_name=path.stem)
 
 
 def spec_from_dict(raw: dict[str, Any], *, origin: str = "", default_name: str = "") -> EvalSpec:
     where = origin or default_name or "spec"
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: a benchmark spec is a YAML mapping")
-    unknown = sorted(set(raw) - SPEC_KEYS)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; spec keys are {sorted(SPEC_KEYS)}")
+    check_keys(raw, SPEC_KEYS, where, label="spec keys are")
     missing = [k for k in ("version", "dataset", "template", "verifier") if k not in raw]
     if missing:
         raise ConfigError(f"{where}: missing required key(s) {missing}")
@@ -188,17 +183,6 @@ def _ints(value: Any, where: str, key: str) -> tuple[int, ...]:
     if not isinstance(values, (list, tuple)) or not all(isinstance(v, int) for v in values):
         raise ConfigError(f"{where}: {key} must be a list of integers, got {value!r}")
     return tuple(sorted(set(values)))
-
-
-def _read_yaml(path: Path) -> Any:
-    import yaml
-
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}:{line} invalid YAML: {exc}") from None
 
 
 __all__ = ["EvalSpec", "load_spec", "list_specs", "spec_from_dict", "evals_dir", "canonical_json"]

@@ -17,7 +17,7 @@ from r1harness.generate.backend import (
     SamplingParams,
     get_backend,
 )
-from r1harness.generate.templates import TEMPLATES, PromptTemplate, get_template
+from r1harness.templates import TEMPLATES, PromptTemplate, get_template
 
 __all__ = [
     "BACKENDS",

@@ -17,7 +17,14 @@ from pathlib import Path
 
 from r1harness import __version__
 from r1harness.errors import ConfigError
-from r1harness.generate.backend import Completion, GenerationRequest, Prompt, SamplingParams, render_plain
+from r1harness.generate.backend import (
+    Completion,
+    GenerationRequest,
+    Prompt,
+    SamplingParams,
+    default_identity,
+    render_plain,
+)
 
 Script = Callable[[str, int], str] | dict | str
 
@@ -29,6 +36,7 @@ class FakeBackend:
     def __init__(self, model: Script = "echo", *, default: str | None = None, script: Script | None = None):
         script = script if script is not None else model
         self.model = model if isinstance(model, str) else "fake"
+        self.identity = default_identity(self.name, self.model)
         self.calls: list[int] = []  # batch sizes seen, for tests of batching and resumption
         self._fn = _compile(script, default)
 

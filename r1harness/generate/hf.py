@@ -8,6 +8,7 @@ first sample; re-running the same batches reproduces them exactly (greedy decodi
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from r1harness.errors import ConfigError
@@ -17,6 +18,8 @@ from r1harness.generate.backend import (
     GenerationRequest,
     Prompt,
     SamplingParams,
+    check_model_path,
+    default_identity,
     truncate_at_stop,
 )
 
@@ -35,13 +38,22 @@ class TransformersBackend:
         model_obj: Any = None,
         tokenizer: Any = None,
     ):
+        if batch_size < 1:
+            raise ConfigError(f"transformers backend: batch_size must be >= 1, got {batch_size}")
+        if model_obj is None:
+            check_model_path(str(model), self.name)  # before the hub mistakes a folder for a repo id
         import torch
         import transformers
 
         self.version = transformers.__version__
         self.model = str(model)
+        self.identity = default_identity(self.name, self.model)
         self.batch_size = batch_size
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if dtype and not isinstance(getattr(torch, dtype, None), torch.dtype):
+            raise ConfigError(
+                f"transformers backend: dtype {dtype!r} is not a torch dtype; use e.g. float32 or bfloat16"
+            )
         try:
             self.tokenizer = tokenizer or transformers.AutoTokenizer.from_pretrained(
                 self.model, trust_remote_code=trust_remote_code
@@ -55,7 +67,11 @@ class TransformersBackend:
                 self.model, dtype=torch_dtype, trust_remote_code=trust_remote_code
             )
         except (OSError, ValueError) as exc:
-            raise GenerationError(f"transformers backend cannot load model {self.model!r}: {exc}") from exc
+            path = Path(self.model).expanduser()
+            local = "" if path.exists() else f" (and there is no local folder {path.absolute()})"
+            raise GenerationError(
+                f"transformers backend cannot load model {self.model!r}{local}: {exc}"
+            ) from exc
         self.lm.to(self.device).eval()
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:

@@ -5,6 +5,14 @@ seed + sample_index), so token counts are per sample and a resumed run reproduce
 run `concurrency` at a time; 429, 5xx and connection errors are retried with exponential backoff and
 jitter (honouring Retry-After); other 4xx errors fail at once with the server's message. Uses only the
 standard library, so no client package is needed.
+
+`extra_body` (like the OpenAI client's argument of that name) is merged into every request, for a server's
+own fields (`{"chat_template_kwargs": {...}}`, transformers serve's `generation_config`, SGLang's
+`separate_reasoning` ...). Fields r1harness sets from the sampling parameters (temperature, top_p, top_k,
+max_tokens, stop, seed, n) cannot be overridden there: they are stored with every rollout and hashed into
+its id, and would otherwise misdescribe it. The identity hashed into rollout ids is the backend name, the
+server's model id, the base URL and `extra_body`, so rollouts from another server, another model or other
+request fields are never reused for this one (nor a local transformers run's for a server's).
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from r1harness import __version__
+from r1harness.errors import ConfigError
 from r1harness.generate.backend import (
     Completion,
     GenerationError,
@@ -29,11 +38,30 @@ from r1harness.generate.backend import (
 from r1harness.store.ids import canonical_json
 
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+# Request fields r1harness fills in itself; extra_body may not set them (see the module docstring).
+OWN_FIELDS = (
+    "model",
+    "prompt",
+    "messages",
+    "n",
+    "stream",
+    "temperature",
+    "top_p",
+    "top_k",
+    "max_tokens",
+    "max_completion_tokens",
+    "stop",
+    "seed",
+)
 
 
 class OpenAIBackend:
     name = "openai"
     version = __version__
+    options_hint = (
+        '; other request fields for the server go in extra_body, e.g. {"extra_body": '
+        '{"chat_template_kwargs": {"enable_thinking": true}}}'
+    )
 
     def __init__(
         self,
@@ -46,14 +74,29 @@ class OpenAIBackend:
         timeout_s: float = 600.0,
         backoff_s: float = 1.0,
         max_backoff_s: float = 60.0,
+        extra_body: dict | None = None,
     ):
         self.model = model
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or "http://localhost:8000/v1").rstrip(
             "/"
         )
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"openai backend: base_url must start with http:// or https://, got {self.base_url!r} "
+                "(from --base-url or $OPENAI_BASE_URL)"
+            )
         self.api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
+        for key, value, low in (("concurrency", concurrency, 1), ("max_retries", max_retries, 0)):
+            if value < low:
+                raise ConfigError(f"openai backend: {key} must be >= {low}, got {value}")
+        if timeout_s <= 0:
+            raise ConfigError(f"openai backend: timeout_s must be > 0, got {timeout_s}")
         self.concurrency, self.max_retries, self.timeout_s = concurrency, max_retries, timeout_s
         self.backoff_s, self.max_backoff_s = backoff_s, max_backoff_s
+        self.extra_body = _check_extra_body({} if extra_body is None else extra_body)
+        self.identity = f"{self.name}:{self.model}@{self.base_url}"
+        if self.extra_body:
+            self.identity += f" {canonical_json(self.extra_body)}"
 
     def render(self, prompt: Prompt) -> str:
         # The server applies its chat template; we record the messages themselves.
@@ -71,6 +114,7 @@ class OpenAIBackend:
 
     def _one(self, req: GenerationRequest, index: int, sampling: SamplingParams) -> Completion:
         body: dict[str, Any] = {
+            **self.extra_body,
             "model": self.model,
             "n": 1,
             "temperature": sampling.temperature,
@@ -127,6 +171,26 @@ class OpenAIBackend:
             except ValueError:
                 pass
         return min(self.backoff_s * 2**attempt, self.max_backoff_s) * (0.5 + random.random() / 2)
+
+
+def _check_extra_body(extra: Any) -> dict:
+    if not isinstance(extra, dict) or not all(isinstance(k, str) for k in extra):
+        raise ConfigError(
+            f"openai backend: extra_body must be a JSON object of request fields, got {extra!r}"
+        )
+    own = sorted(set(extra) & set(OWN_FIELDS))
+    if own:
+        raise ConfigError(
+            f"openai backend: extra_body sets {own}, which r1harness sends itself from the sampling "
+            "parameters (stored with every rollout and part of its id): use r1h generate --temperature/"
+            "--top-p/--top-k/--max-tokens/--stop/--seed/--n (a benchmark spec's sampling for r1h eval); "
+            f"extra_body is for other fields, not {list(OWN_FIELDS)}"
+        )
+    try:
+        json.dumps(extra, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"openai backend: extra_body is not JSON-serialisable: {exc}") from None
+    return dict(extra)
 
 
 def _completion(reply: dict) -> Completion:

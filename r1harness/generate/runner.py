@@ -1,10 +1,14 @@
 """Generation into the store: `n` rollouts per prompt, written in batches, resumable.
 
-Every rollout's id is a content hash of (prompt, model, template, sampling, seed, sample index), so the
-ids of all wanted rollouts are known before generating anything: a run asks the store which exist and
+Every rollout's id is a content hash of (prompt, backend identity, template, sampling, seed, sample index),
+so the ids of all wanted rollouts are known before generating anything: a run asks the store which exist and
 generates only the rest. A run killed mid-way has committed whole batches (appends are atomic) and
 re-running the same command continues where it stopped, with no duplicates. `n` is not part of the
-sampling key, so asking for n=64 after n=4 reuses the first four samples.
+sampling key, so asking for n=64 after n=4 reuses the first four samples. The backend identity (not just
+the model name) keeps a server's rollouts and a local run's of the same model apart (backend_identity).
+
+At a temperature above 0, a prompt whose new samples all came back identical means the backend probably
+ignores sampling (a server whose generation_config disables it): the run warns once, and counts them.
 """
 
 from __future__ import annotations
@@ -15,11 +19,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from r1harness.generate.backend import Backend, GenerationRequest, SamplingParams
-from r1harness.generate.templates import PromptTemplate, get_template
+from r1harness.generate.backend import Backend, GenerationRequest, SamplingParams, backend_identity
 from r1harness.store import ids
+from r1harness.templates import PromptTemplate, get_template
 
 log = logging.getLogger(__name__)
+IDENTICAL_MIN_TOKENS = 16  # see _identical_prompts
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,7 @@ class GenerateSummary:
     existing: int  # already in the store: skipped
     generated: int  # written by this call
     rollout_ids: tuple[str, ...]  # every wanted id, in (prompt, sample_index) order
+    identical: int = 0  # prompts whose (2+) new samples were all the same text at temperature > 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -36,6 +42,7 @@ class GenerateSummary:
             "wanted": self.wanted,
             "existing": self.existing,
             "generated": self.generated,
+            "identical_samples": self.identical,
         }
 
 
@@ -48,11 +55,14 @@ class _Planned:
 
 
 def plan_rollout_ids(
-    prompt_ids: Iterable[str], *, model: str, template: str, sampling: SamplingParams, seed: int, n: int
+    prompt_ids: Iterable[str], *, identity: str, template: str, sampling: SamplingParams, seed: int, n: int
 ) -> dict[str, list[str]]:
-    """The ids of the first `n` rollouts of each prompt under this protocol."""
+    """The ids of the first `n` rollouts of each prompt under this protocol (`identity`: the backend's,
+    backend_identity(backend))."""
     key = ids.canonical_json(sampling.to_dict())
-    return {pid: [ids.rollout_id(pid, model, template, key, seed, i) for i in range(n)] for pid in prompt_ids}
+    return {
+        pid: [ids.rollout_id(pid, identity, template, key, seed, i) for i in range(n)] for pid in prompt_ids
+    }
 
 
 def generate_rollouts(
@@ -78,7 +88,7 @@ def generate_rollouts(
     rows = _prompt_rows(prompts)
     planned_ids = plan_rollout_ids(
         [r["prompt_id"] for r in rows],
-        model=backend.model,
+        identity=backend_identity(backend),
         template=tmpl.key,
         sampling=sampling,
         seed=seed,
@@ -94,20 +104,61 @@ def generate_rollouts(
     existing = store.existing_ids("rollouts", all_ids) if all_ids else set()
     todo = [(p, [i for i, rid in enumerate(p.rollout_ids) if rid not in existing]) for p in plan]
     todo = [(p, missing) for p, missing in todo if missing]
-    written = 0
+    written = identical = 0
     bar = _progress(sum(len(m) for _, m in todo), progress, f"generate {backend.model}")
     try:
         for start in range(0, len(todo), batch_size):
             chunk = todo[start : start + batch_size]
             rows_out = _generate_chunk(backend, tmpl, chunk, sampling, seed, stage, run_id)
             written += store.append("rollouts", rows_out).written
+            same = _identical_prompts(rows_out, sampling)
+            if same and not identical:  # once per run: the count goes in the summary
+                _warn_identical(backend, same[0], sampling)
+            identical += len(same)
             if bar is not None:
                 bar.update(len(rows_out))
     finally:
         if bar is not None:
             bar.close()
     return GenerateSummary(
-        len(plan), len(all_ids), len(all_ids) - sum(len(m) for _, m in todo), written, all_ids
+        len(plan), len(all_ids), len(all_ids) - sum(len(m) for _, m in todo), written, all_ids, identical
+    )
+
+
+def _identical_prompts(rows: list[dict], sampling: SamplingParams) -> list[str]:
+    """Prompts of `rows` whose two or more samples have one and the same completion, at temperature > 0.
+
+    Only completions of IDENTICAL_MIN_TOKENS or more count: a short answer ("\\boxed{4}") may well repeat
+    under real sampling, a long one almost never does."""
+    if sampling.greedy:
+        return []
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(row["prompt_id"], []).append(row)
+    return [
+        pid
+        for pid, group in groups.items()
+        if len(group) > 1
+        and len({r["completion"] for r in group}) == 1
+        and _tokens(group[0]) >= IDENTICAL_MIN_TOKENS
+    ]
+
+
+def _tokens(row: dict) -> int:
+    n = row["completion_tokens"]
+    return n if n is not None else len(row["completion"].split())
+
+
+def _warn_identical(backend: Backend, prompt_id: str, sampling: SamplingParams) -> None:
+    log.warning(
+        "all samples of prompt %s are identical at temperature %s: backend %s (%s) seems to ignore "
+        "sampling, so pass@k and majority votes over them mean nothing. A server may disable sampling in "
+        "its model's generation_config.json (transformers serve samples only with do_sample: true there). "
+        "Warned once per run; the run summary counts such prompts (identical_samples).",
+        prompt_id,
+        sampling.temperature,
+        backend.name,
+        backend_identity(backend),
     )
 
 

@@ -1,5 +1,5 @@
 """The `vllm` backend: vLLM's offline engine. Optional: install with the `[vllm]` extra on a GPU machine,
-using constraints-vllm.txt (vLLM pins its own torch and transformers; see ../shared/STACK.md).
+using constraints-vllm.txt (vLLM pins its own torch and transformers).
 
 Each sample is its own vLLM request seeded with seed + sample_index, so a sample is the same whether it
 was generated in the first run or in a resumed one; prefix caching keeps the shared prompt cheap.
@@ -16,6 +16,7 @@ from r1harness.generate.backend import (
     GenerationRequest,
     Prompt,
     SamplingParams,
+    default_identity,
 )
 
 
@@ -32,6 +33,7 @@ class VLLMBackend:
             ) from exc
         self.version = vllm.__version__
         self.model = str(model)
+        self.identity = default_identity(self.name, self.model)
         engine_kwargs.setdefault("enable_prefix_caching", True)
         try:
             self.llm = llm or vllm.LLM(model=self.model, **engine_kwargs)
@@ -76,3 +78,29 @@ def _completion(request_output: Any) -> Completion:
     sample = request_output.outputs[0]
     finish = sample.finish_reason if sample.finish_reason in ("stop", "length") else "error"
     return Completion(sample.text, len(request_output.prompt_token_ids or []), len(sample.token_ids), finish)
+
+
+def engine_option_problems(options: dict, max_tokens: int | None = None) -> list[str]:
+    """What is wrong with vLLM engine options, checked without importing vLLM (`r1h validate` runs on
+    machines with no GPU and no vLLM): the parallelism and memory settings a run depends on."""
+    problems = []
+    tp = options.get("tensor_parallel_size", 1)
+    if isinstance(tp, bool) or not isinstance(tp, int) or tp < 1:
+        problems.append(f"tensor_parallel_size must be a whole number >= 1 (GPUs per engine), got {tp!r}")
+    share = options.get("gpu_memory_utilization", 0.9)
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
+        problems.append(f"gpu_memory_utilization must lie in (0, 1], got {share!r}")
+    length = options.get("max_model_len")
+    if length is not None and (isinstance(length, bool) or not isinstance(length, int) or length < 1):
+        problems.append(f"max_model_len must be a whole number of tokens, got {length!r}")
+    elif length is not None and max_tokens is not None and length <= max_tokens:
+        problems.append(
+            f"max_model_len {length} leaves no room for the prompt with max_tokens {max_tokens}: raise "
+            "max_model_len above max_tokens + the longest prompt"
+        )
+    if "seed" in options:
+        problems.append(
+            "seed is not an engine option here: every request carries its own seed (the run's seed + "
+            "sample index), so samples do not depend on batching; set the run's seed instead"
+        )
+    return problems

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -12,9 +13,12 @@ from r1harness.errors import IngestError
 from r1harness.ingest.manifest import DOMAINS, Manifest, load_manifest
 from r1harness.ingest.normalize import NORMALIZERS, tests_json
 from r1harness.ingest.readers import read_records
+from r1harness.store import AppendResult
 from r1harness.store.ids import prompt_id
 
 PROBLEM_CANDIDATES = ("problem", "question", "prompt", "input")
+# What to do when one problem comes with two different gold answers (tests, ...) in one input.
+ON_CONFLICT = ("error", "first", "last")
 DEFAULT_VERIFIER = {"math": "math", "science": "math", "code": "code", "general": None}
 
 
@@ -66,6 +70,7 @@ def build_rows(
     normalize: dict[str, list[str]],
     metadata: list[str] | None,
     source: str,
+    on_conflict: str = "error",
 ) -> list[dict[str, Any]]:
     if domain not in DOMAINS:
         raise IngestError(f"domain must be one of {DOMAINS}, got {domain!r}")
@@ -86,9 +91,58 @@ def build_rows(
             raise IngestError(f"{where}: field {fields['problem']!r} (the problem) is empty or missing")
         keep = metadata if metadata is not None else [k for k in record if k not in used]
         row["metadata"] = json.dumps({k: record.get(k) for k in keep}, ensure_ascii=False, default=str)
+        _check_encodable(row, where)
         row["prompt_id"] = prompt_id(dataset, row["problem"])
         rows.append(row)
+    return _resolve_conflicts(rows, list(locations), on_conflict)
+
+
+GOLD_FIELDS = ("answer", "tests")
+
+
+def _resolve_conflicts(rows: list[dict], locations: list[str], on_conflict: str) -> list[dict]:
+    """One problem twice with different gold: an error naming both places, or keep the first/last.
+    Exact repeats stay (the store merges them and counts them)."""
+    if on_conflict not in ON_CONFLICT:
+        raise IngestError(f"on_conflict must be one of {ON_CONFLICT}, got {on_conflict!r}")
+    first: dict[str, int] = {}
+    drop: set[int] = set()
+    for i, row in enumerate(rows):
+        j = first.setdefault(row["prompt_id"], i)
+        if j == i or all(rows[j][f] == row[f] for f in GOLD_FIELDS if f in row):
+            continue
+        if on_conflict == "error":
+            field = next(f for f in GOLD_FIELDS if f in row and rows[j][f] != row[f])
+            raise IngestError(
+                f"{locations[i]}: the same problem as {locations[j]} with a different {field} "
+                f"({row[field]!r} here, {rows[j][field]!r} there); fix one of them, or choose with "
+                "--on-conflict first|last"
+            )
+        if on_conflict == "first":
+            drop.add(i)
+        else:
+            drop.add(j)
+            first[row["prompt_id"]] = i
+    if drop:
+        kept = [i for i in range(len(rows)) if i not in drop]
+        rows[:] = [rows[i] for i in kept]
+        locations[:] = [locations[i] for i in kept]
+    for row, where in zip(rows, locations):
+        row["_where"] = where
     return rows
+
+
+def _check_encodable(row: dict, where: str) -> None:
+    for key, value in row.items():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                bad = value[exc.start : exc.end].encode("unicode_escape").decode()
+                raise IngestError(
+                    f"{where}: field {key!r} holds a lone surrogate {bad} (half of a UTF-16 pair, not "
+                    "text); fix the \\u escape in the source"
+                ) from None
 
 
 def _field_value(value: Any, target: str, column: str, normalizers: list[str], where: str) -> Any:
@@ -104,6 +158,10 @@ def _field_value(value: Any, target: str, column: str, normalizers: list[str], w
     if target == "problem" and not isinstance(value, str):
         raise IngestError(f"{where}: field {column!r} (problem) must be text, got {type(value).__name__}")
     if target == "answer":
+        if isinstance(value, float) and not math.isfinite(value):
+            raise IngestError(
+                f"{where}: field {column!r} (answer) is {value}, not a gold answer; fix or remove the row"
+            )
         if isinstance(value, (dict, list)):
             raise IngestError(
                 f"{where}: field {column!r} (answer) must be text or a number, "
@@ -113,8 +171,75 @@ def _field_value(value: Any, target: str, column: str, normalizers: list[str], w
     return value
 
 
-def ingest_records(
-    store,
+@dataclass
+class PreparedIngest:
+    """Rows read and validated, not yet written: preparing never opens a store, so bad input can neither
+    create one nor leave anything in one."""
+
+    dataset: str
+    source: str
+    rows: list[dict[str, Any]]
+    rows_read: int
+    run_config: dict
+    on_conflict: str
+    started: float
+
+    def commit(self, store) -> IngestSummary:
+        """Append the rows in one atomic batch, recorded as an `ingest` run."""
+        from r1harness.store.runs import recorded_run
+
+        rows = _against_store(store, self.rows, self.on_conflict)
+        with recorded_run(store, "ingest", name=self.dataset, config=self.run_config) as run:
+            for row in rows:
+                row["run_id"] = run.run_id
+            result = store.append("prompts", rows) if rows else AppendResult("prompts", 0, 0, 0)
+            summary = IngestSummary(
+                self.dataset,
+                self.source,
+                self.rows_read,
+                result.written,
+                result.skipped_existing + len(self.rows) - len(rows),
+                result.merged_duplicates,
+                run.run_id,
+                round(time.perf_counter() - self.started, 3),
+            )
+            run.summary = summary.to_dict()
+        return summary
+
+
+def _against_store(store, rows: list[dict], on_conflict: str) -> list[dict]:
+    """Rows of problems the store already holds with other gold: an error naming the stored row and the
+    new one ('first' keeps the stored gold; there is no in-place replacement of a stored prompt)."""
+    where = {row["prompt_id"]: row.pop("_where", None) for row in rows}
+    present = store.existing_ids("prompts", list(where))
+    if not present:
+        return rows
+    stored = store.sql(
+        "SELECT prompt_id, answer, tests, source, source_index FROM prompts "
+        "WHERE list_contains(?, prompt_id)",
+        [sorted(present)],
+    )
+    new = {row["prompt_id"]: row for row in rows}
+    skip = set()
+    for old in stored.iter_rows(named=True):
+        row = new[old["prompt_id"]]
+        differs = [f for f in GOLD_FIELDS if row.get(f) != old[f]]
+        if not differs:
+            continue
+        if on_conflict == "first":
+            skip.add(old["prompt_id"])
+            continue
+        f = differs[0]
+        raise IngestError(
+            f"{where[old['prompt_id']]}: the store already holds this problem with a different {f} "
+            f"({old[f]!r}, ingested from {old['source']} row {old['source_index']}; {row.get(f)!r} here). "
+            "A stored prompt's gold is not replaced in place; use --on-conflict first to keep the stored "
+            "one, or ingest the corrected problem under a new --dataset name"
+        )
+    return [r for r in rows if r["prompt_id"] not in skip]
+
+
+def prepare_records(
     records: list[dict],
     locations: list[str],
     *,
@@ -127,10 +252,9 @@ def ingest_records(
     normalize: dict[str, list[str]] | None = None,
     metadata: list[str] | None = None,
     config: dict | None = None,
-) -> IngestSummary:
-    """Validate every record first, then append them all in one atomic batch."""
-    from r1harness.store.runs import finish_run, start_run
-
+    on_conflict: str = "error",
+) -> PreparedIngest:
+    """Validate every record (nothing is written)."""
     started = time.perf_counter()
     columns = set().union(*(r.keys() for r in records))
     fields = resolve_fields(columns, mapping or {}, source)
@@ -146,34 +270,18 @@ def ingest_records(
         normalize=normalize or {},
         metadata=metadata,
         source=source,
+        on_conflict=on_conflict,
     )
-    # Only now, with every row valid, touch the store.
-    run_id = start_run(
-        store, "ingest", name=dataset, config={"source": source, "fields": fields, **(config or {})}
-    )
-    try:
-        for row in rows:
-            row["run_id"] = run_id
-        result = store.append("prompts", rows)
-    except BaseException as exc:
-        finish_run(store, run_id, status="failed", error=str(exc))
-        raise
-    summary = IngestSummary(
-        dataset,
-        source,
-        len(records),
-        result.written,
-        result.skipped_existing,
-        result.merged_duplicates,
-        run_id,
-        round(time.perf_counter() - started, 3),
-    )
-    finish_run(store, run_id, summary=summary.to_dict())
-    return summary
+    run_config = {"source": source, "fields": fields, **(config or {})}
+    return PreparedIngest(dataset, source, rows, len(records), run_config, on_conflict, started)
 
 
-def ingest_file(
-    store,
+def ingest_records(store, records: list[dict], locations: list[str], **kwargs) -> IngestSummary:
+    """Validate every record first, then append them all in one atomic batch (see prepare_records)."""
+    return prepare_records(records, locations, **kwargs).commit(store)
+
+
+def prepare_file(
     path: str,
     *,
     dataset: str,
@@ -183,11 +291,10 @@ def ingest_file(
     verifier: str | None = None,
     config: str | None = None,
     revision: str | None = None,
-) -> IngestSummary:
-    """Ingest a file, a `datasets` folder or a hub dataset id as `dataset`."""
+    on_conflict: str = "error",
+) -> PreparedIngest:
     records, locations = read_records(str(path), split=split, config=config, revision=revision)
-    return ingest_records(
-        store,
+    return prepare_records(
         records,
         locations,
         dataset=dataset,
@@ -196,7 +303,13 @@ def ingest_file(
         domain=domain,
         verifier=verifier,
         mapping=mapping,
+        on_conflict=on_conflict,
     )
+
+
+def ingest_file(store, path: str, **kwargs) -> IngestSummary:
+    """Ingest a file, a `datasets` folder or a hub dataset id as `dataset` (see prepare_file)."""
+    return prepare_file(path, **kwargs).commit(store)
 
 
 def manifest_records(manifest: Manifest, from_path: str | None = None) -> tuple[list[dict], list[str], str]:
@@ -228,14 +341,10 @@ def manifest_records(manifest: Manifest, from_path: str | None = None) -> tuple[
 
 
 def _generate(manifest: Manifest) -> tuple[list[dict], list[str], str]:
-    import importlib
+    from r1harness.resolve import resolve
 
     spec = manifest.source["generator"]
-    module_name, _, attr = spec.partition(":")
-    try:
-        fn = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise IngestError(f"manifest {manifest.name}: cannot import generator {spec!r}: {exc}") from None
+    fn = resolve(spec, what=f"manifest {manifest.name}: generator", error=IngestError)
     params = dict(manifest.source.get("params") or {})
     records = [dict(r) for r in fn(**params)]
     for r in records:  # generators return metadata as a dict; keep it flat in the source columns
@@ -252,7 +361,7 @@ def read_prompts(manifest: Manifest | str, from_path: str | None = None) -> list
     columns = set().union(*(r.keys() for r in records))
     fields = resolve_fields(columns, manifest.fields, source)
     verifier = manifest.verifier if manifest.verifier is not None else DEFAULT_VERIFIER.get(manifest.domain)
-    return build_rows(
+    rows = build_rows(
         records,
         locations,
         dataset=manifest.name,
@@ -264,13 +373,17 @@ def read_prompts(manifest: Manifest | str, from_path: str | None = None) -> list
         metadata=manifest.metadata,
         source=source,
     )
+    for row in rows:
+        row.pop("_where", None)
+    return rows
 
 
-def ingest_manifest(store, manifest: Manifest | str | Path, *, from_path: str | None = None) -> IngestSummary:
+def prepare_manifest(
+    manifest: Manifest | str | Path, *, from_path: str | None = None, on_conflict: str = "error"
+) -> PreparedIngest:
     manifest = manifest if isinstance(manifest, Manifest) else load_manifest(manifest)
     records, locations, source = manifest_records(manifest, from_path)
-    return ingest_records(
-        store,
+    return prepare_records(
         records,
         locations,
         dataset=manifest.name,
@@ -282,4 +395,9 @@ def ingest_manifest(store, manifest: Manifest | str | Path, *, from_path: str | 
         normalize=manifest.normalize,
         metadata=manifest.metadata,
         config={"manifest": manifest.origin, "manifest_version": manifest.version},
+        on_conflict=on_conflict,
     )
+
+
+def ingest_manifest(store, manifest: Manifest | str | Path, *, from_path: str | None = None, **kwargs):
+    return prepare_manifest(manifest, from_path=from_path, **kwargs).commit(store)

@@ -6,7 +6,7 @@ domain: math            # math | code | science | general
 split: test
 verifier: math
 source:
-  path: "{data}/aime24/aime24.jsonl"     # {data} = $R1H_DATA_DIR or ../shared/data beside the repo
+  path: "{data}/aime24/aime24.jsonl"     # {data} = the benchmark data folder (r1harness/paths.py)
   hub: {id: HuggingFaceH4/aime_2024, split: train, revision: main}
   # or: generator: "r1harness.tasks.arithmetic:generate", params: {n: 100, seed: 0}
 fields: {problem: problem, answer: answer}   # prompts column <- source column
@@ -21,32 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from r1harness.configs import check_keys, field_names
 from r1harness.errors import ConfigError
 from r1harness.ingest.normalize import NORMALIZERS
+from r1harness.paths import REPO_ROOT, data_dir
 from r1harness.yaml_files import read_yaml_mapping, resolve_named_yaml
 
 DOMAINS = ("math", "code", "science", "general")
 MAPPABLE = ("problem", "answer", "tests")
-MANIFEST_KEYS = {
-    "name",
-    "version",
-    "description",
-    "domain",
-    "split",
-    "verifier",
-    "source",
-    "fields",
-    "normalize",
-    "metadata",
-    "notes",
-}
 SOURCE_KEYS = {"path", "hub", "generator", "params"}
-REPO_ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_DIR = REPO_ROOT / "datasets"
-
-
-def data_dir() -> Path:
-    return Path(os.environ.get("R1H_DATA_DIR") or REPO_ROOT.parent / "shared" / "data")
 
 
 @dataclass(frozen=True)
@@ -70,9 +54,7 @@ class Manifest:
             raise ConfigError(f"{where}: name must be a plain identifier, got {self.name!r}")
         if self.domain not in DOMAINS:
             raise ConfigError(f"{where}: domain must be one of {DOMAINS}, got {self.domain!r}")
-        unknown = set(self.source) - SOURCE_KEYS
-        if unknown:
-            raise ConfigError(f"{where}: unknown source key(s) {sorted(unknown)}; use {sorted(SOURCE_KEYS)}")
+        check_keys(self.source, SOURCE_KEYS, where, noun="source key(s)", label="use")
         for key in self.fields:
             if key not in MAPPABLE:
                 raise ConfigError(f"{where}: fields.{key} is not a prompts field; map one of {MAPPABLE}")
@@ -89,15 +71,14 @@ class Manifest:
         return Path(str(path).format(data=data_dir())) if path else None
 
 
+MANIFEST_KEYS = field_names(Manifest, exclude={"origin"})
+
+
 def load_manifest(name_or_path: str | os.PathLike) -> Manifest:
     """Load `datasets/<name>.yaml` by name, or a manifest file by path."""
     path = resolve_named_yaml(name_or_path, MANIFEST_DIR, kind="manifest", known_label="known manifests")
     raw = read_yaml_mapping(path, "a manifest")
-    unknown = set(raw) - MANIFEST_KEYS
-    if unknown:
-        raise ConfigError(
-            f"{path}: unknown key(s) {sorted(unknown)}; manifest keys are {sorted(MANIFEST_KEYS)}"
-        )
+    check_keys(raw, MANIFEST_KEYS, str(path), label="manifest keys are")
     normalize = {k: [v] if isinstance(v, str) else list(v) for k, v in (raw.get("normalize") or {}).items()}
     return Manifest(
         name=raw.get("name") or path.stem,

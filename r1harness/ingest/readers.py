@@ -32,9 +32,22 @@ def detect_kind(source: str) -> str:
                 f"{sorted(FILE_KINDS)} or a datasets folder"
             )
         return kind
-    if "/" in source and not source.startswith((".", "/")) and source.count("/") == 1:
+    if looks_like_hub_id(source):
         return "hub"
     raise IngestError(f"{source}: no such file or directory (and not a hub dataset id like 'org/name')")
+
+
+def looks_like_hub_id(source: str) -> bool:
+    """'org/name' with no file suffix and no local folder 'org': a path that merely does not exist
+    (`in/missing.jsonl`, `data/x`) is an error at once, never a hub download."""
+    org, sep, name = source.partition("/")
+    return (
+        bool(sep and org and name)
+        and "/" not in name
+        and not source.startswith((".", "/", "~"))
+        and Path(source).suffix.lower() not in FILE_KINDS
+        and not Path(org).exists()
+    )
 
 
 def read_records(
@@ -75,7 +88,9 @@ def _read_jsonl(path: Path) -> tuple[list[dict], list[int]]:
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
+                obj = json.loads(line, parse_constant=_no_constant)
+            except _NotJson as exc:
+                raise IngestError(f"{path}:{line_no}: {exc}; fix or remove the line") from None
             except json.JSONDecodeError as exc:
                 raise IngestError(
                     f"{path}:{line_no}: malformed JSON ({exc.msg} at column {exc.colno}); "
@@ -90,9 +105,19 @@ def _read_jsonl(path: Path) -> tuple[list[dict], list[int]]:
     return records, line_numbers
 
 
+class _NotJson(ValueError):
+    pass
+
+
+def _no_constant(name: str):
+    raise _NotJson(f"{name} is not a JSON value (a NaN or infinite answer cannot be graded)")
+
+
 def _read_json(path: Path) -> list[dict]:
     try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
+        data = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_no_constant)
+    except _NotJson as exc:
+        raise IngestError(f"{path}: {exc}; fix or remove it") from None
     except UnicodeDecodeError as exc:
         raise IngestError(f"{path}: invalid UTF-8 at byte {exc.start}; re-encode the file as UTF-8") from None
     except json.JSONDecodeError as exc:

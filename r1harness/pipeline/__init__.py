@@ -7,7 +7,8 @@
 Modules: config (frozen dataclasses + YAML), runner (runs rows, resume), stages (the stage functions),
 context, prompts, models (tiny base/student models), training (GRPO/SFT through r1harness.train),
 curation (cold-start and rejection-sampling sets through r1harness.curate), evaluation (r1harness.evals),
-validate (`r1h validate` for pipeline configs).
+validate (the config checks `r1h validate` and `run_pipeline` both run), miniature (the first stages
+per seed: `r1h train r1zero-tiny`).
 """
 
 from r1harness.pipeline.config import PipelineConfig, config_from_dict, load_pipeline_config

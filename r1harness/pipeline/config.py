@@ -15,12 +15,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from r1harness.configs import apply_overrides, build, check_keys
 from r1harness.errors import ConfigError
+from r1harness.executors.ray_executor import ExecutorConfig
+from r1harness.paths import REPO_ROOT
+from r1harness.templates import text_template
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 PIPELINE_DIR = REPO_ROOT / "datasets" / "pipelines"
 BACKENDS = ("transformers", "vllm", "openai")
-PRETRAIN_KEYS = {"docs", "format_share", "seed", "trl"}
+# layout, passes: r1harness/tasks/corpus.py; tokenizer_docs: r1harness/pipeline/models.py
+PRETRAIN_KEYS = {"docs", "format_share", "layout", "passes", "seed", "tokenizer_docs", "trl"}
+# The stages in pipeline order (r1harness/pipeline/stages.py STAGES holds their functions).
+STAGE_NAMES = (
+    "prompts",
+    "base",
+    "r1zero",
+    "cold_start",
+    "reasoning_rl",
+    "rejection",
+    "sft2",
+    "final_rl",
+    "student",
+    "distill_sft",
+    "distill_rl",
+    "eval",
+    "report",
+)
 
 
 @dataclass(frozen=True)
@@ -86,12 +106,8 @@ class ModelSpec:
             raise ConfigError("model: give a hub id, a local folder, or `tiny`")
         if self.model != "tiny" and (self.tiny or self.pretrain):
             raise ConfigError(f"model {self.model!r}: `tiny` and `pretrain` apply only to model: tiny")
-        unknown = sorted(set(self.pretrain or {}) - PRETRAIN_KEYS)
-        if unknown:
-            raise ConfigError(
-                f"pretrain: unknown key(s) {unknown}; valid keys are {sorted(PRETRAIN_KEYS)} "
-                "(TRL SFTConfig options go under pretrain.trl)"
-            )
+        hint = " (TRL SFTConfig options go under pretrain.trl)"
+        check_keys(self.pretrain or {}, PRETRAIN_KEYS, "pretrain", hint=hint)
 
     @property
     def is_tiny(self) -> bool:
@@ -142,11 +158,17 @@ class PipelineConfig:
     prompts: PromptsConfig
     base: ModelSpec = ModelSpec()
     student: ModelSpec = ModelSpec()
-    template: str = "r1zero"  # GRPO prompt template (r1harness/train/templates.py)
-    eval_template: str = "r1-zero@1"  # the same text for generation (r1harness/generate)
+    # The prompt every stage shows a model (a raw-text template of r1harness/templates.py): GRPO prompts,
+    # the pretraining corpus, tiny models' chat template, rejection sampling and evaluation.
+    template: str = "r1-zero@1"
     chat_template: bool = True  # tiny models: SFT chats rendered with `template`
+    # The stages to run, in pipeline order; e.g. the R1-Zero miniature runs [prompts, base, r1zero, eval].
+    stages: tuple[str, ...] = STAGE_NAMES
     backend: str = "transformers"  # generation backend for rejection sampling and eval
     backend_options: dict = field(default_factory=dict)
+    # where rejection sampling and evaluation fan out: local (this process) or a Ray cluster
+    # ({kind: ray, address: auto, workers: N}; r1harness/executors, README "Past one machine")
+    executor: ExecutorConfig = ExecutorConfig()
     work_dir: str = ""  # models and checkpoints; default runs/pipelines/<name>
     report_dir: str = ""  # default reports/<name>
     threads: int | None = None
@@ -169,6 +191,14 @@ class PipelineConfig:
             raise ConfigError(f"pipeline name must be a plain identifier, got {self.name!r}")
         if self.backend not in BACKENDS:
             raise ConfigError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        text_template(self.template)
+        unknown = [s for s in self.stages if s not in STAGE_NAMES]
+        if unknown or not self.stages:
+            raise ConfigError(f"stages: {unknown or 'empty'}; choose from {list(STAGE_NAMES)}")
+        if list(self.stages) != sorted(self.stages, key=STAGE_NAMES.index):
+            raise ConfigError(
+                f"stages: list them in pipeline order, {[s for s in STAGE_NAMES if s in self.stages]}"
+            )
         if not isinstance(self.chat_template, bool):
             raise ConfigError(
                 f"chat_template must be true (tiny models: render SFT chats with `template`) or "
@@ -195,34 +225,38 @@ NESTED = {
     "student": ModelSpec,
     "rejection": RejectionConfig,
     "eval": EvalConfig,
+    "executor": ExecutorConfig,
 }
-TUPLES = {"tasks", "benchmarks", "train", "eval_benchmarks", "k", "cons"}
+TUPLES = {"tasks", "benchmarks", "train", "eval_benchmarks", "k", "cons", "stages"}
 
 
 def _build(cls, raw: Any, where: str):
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {type(raw).__name__}")
-    valid = {f.name for f in dataclasses.fields(cls)} - {"origin"}
-    unknown = sorted(set(raw) - valid)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys are {sorted(valid)}")
-    kwargs = {}
-    for key, value in raw.items():
-        if key in NESTED:
-            value = _build(NESTED[key], value or {}, f"{where}.{key}")
-        elif key == "tasks":
-            value = tuple(_build(TaskSpec, v, f"{where}.tasks[{i}]") for i, v in enumerate(value or []))
-        elif key in TUPLES and isinstance(value, (list, tuple, type(None))):
-            value = tuple(value or ())
-        kwargs[key] = value
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+    return build(cls, raw, where, convert=_CONVERT, exclude={"origin"})
+
+
+def _tuple(value: Any, where: str) -> Any:
+    return tuple(value or ()) if isinstance(value, (list, tuple, type(None))) else value
+
+
+def _tasks(value: Any, where: str) -> tuple[TaskSpec, ...]:
+    return tuple(_build(TaskSpec, v, f"{where}[{i}]") for i, v in enumerate(value or []))
+
+
+# How a value under each key becomes a field: nested sections are built, lists become tuples.
+_CONVERT = {
+    **{key: _tuple for key in TUPLES},
+    **{key: lambda value, where, cls=cls: _build(cls, value or {}, where) for key, cls in NESTED.items()},
+    "tasks": _tasks,
+}
 
 
 def config_from_dict(raw: dict, origin: str = "") -> PipelineConfig:
     where = origin or "pipeline"
+    if isinstance(raw, dict) and "eval_template" in raw:
+        raise ConfigError(
+            f"{where}: eval_template is gone: `template` is the one prompt for training and evaluation "
+            f"(r1harness/templates.py); remove eval_template"
+        )
     try:
         cfg = _build(PipelineConfig, raw, where)
     except ConfigError as exc:
@@ -233,11 +267,8 @@ def config_from_dict(raw: dict, origin: str = "") -> PipelineConfig:
 
 def load_pipeline_config(name_or_path: str | os.PathLike, overrides: dict | None = None) -> PipelineConfig:
     """`datasets/pipelines/<name>.yaml` by name, or a file by path; `overrides` are dotted keys."""
-    from r1harness.train.config import _set_dotted, read_yaml
-    from r1harness.yaml_files import resolve_named_yaml
+    from r1harness.yaml_files import read_yaml_mapping, resolve_named_yaml
 
     path = resolve_named_yaml(name_or_path, PIPELINE_DIR, kind="pipeline config", known_label="configs here")
-    raw = read_yaml(path)
-    for key, value in (overrides or {}).items():
-        _set_dotted(raw, key, value)
+    raw = apply_overrides(read_yaml_mapping(path, "a config"), overrides)
     return config_from_dict(raw, origin=str(path))

@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 from r1harness.pipeline.training import deep_merge
-from r1harness.store.runs import finish_run, start_run
+from r1harness.store.runs import recorded_run
 
 REASONING_DOMAINS = ["math", "code", "science"]
 
@@ -80,44 +80,88 @@ def sample_and_verify(ctx) -> dict:
     from r1harness.generate import SamplingParams, get_backend
     from r1harness.generate.runner import generate_rollouts
     from r1harness.pipeline.evaluation import backend_options
+    from r1harness.scoring.verify_store import verify_store
     from r1harness.train.data import load_prompts
-    from r1harness.verify.store_verify import verify_store
 
     cfg, rej = ctx.config, ctx.config.rejection
     model = ctx.model_of("reasoning_rl")
     sel = ctx.train_selection()
+    if cfg.executor.kind == "ray":
+        return sample_and_verify_on_ray(ctx, model, sel)
     prompts = load_prompts(
         ctx.store, dataset=sel.get("dataset"), where=sel.get("where"), limit=rej.max_prompts
     )
     sampling = SamplingParams(temperature=rej.temperature, top_p=rej.top_p, max_tokens=rej.max_tokens)
-    run_id = start_run(
+    with recorded_run(
         ctx.store,
         "generate",
         name=f"{cfg.name}/rejection",
         parent_run_id=ctx.stage_run_id,
         run_id=ctx.child_run_id("generate"),
         config={"model": model, "sampling": sampling.to_dict(), "n": rej.samples},
-    )
-    backend = get_backend(cfg.backend, model, **backend_options(cfg))
-    gen = generate_rollouts(
-        ctx.store,
-        backend,
-        prompts,
-        template=cfg.eval_template,
-        sampling=sampling,
-        n=rej.samples,
-        seed=cfg.seed,
-        stage="generate",
-        run_id=run_id,
-        progress=ctx.progress,
-    )
-    finish_run(ctx.store, run_id, summary=gen.to_dict())
+    ) as run:
+        run_id = run.run_id
+        backend = get_backend(cfg.backend, model, **backend_options(cfg))
+        gen = generate_rollouts(
+            ctx.store,
+            backend,
+            prompts,
+            template=cfg.template,
+            sampling=sampling,
+            n=rej.samples,
+            seed=cfg.seed,
+            stage="generate",
+            run_id=run_id,
+            progress=ctx.progress,
+        )
+        run.summary = gen.to_dict()
     verified = verify_store(ctx.store, [ctx.task_verifier()], run_id=run_id, progress=ctx.progress)
     return {
         "generate_run_id": run_id,
         "generated": gen.generated,
         "wanted": gen.wanted,
         "runs": [run_id, verified.run_id],
+    }
+
+
+def sample_and_verify_on_ray(ctx, model: str, sel: dict) -> dict:
+    """`sample_and_verify` on the config's Ray cluster: the prompts travel as SQL (the driver holds no
+    ids), each worker builds the backend once and writes its own rollouts, then verdicts."""
+    from r1harness.executors import generate_on_ray
+    from r1harness.executors.dispatch import verify
+    from r1harness.generate import SamplingParams
+    from r1harness.pipeline.evaluation import backend_options
+
+    cfg, rej = ctx.config, ctx.config.rejection
+    cond, params = sel.get("where") or "TRUE", []
+    if sel.get("dataset"):
+        cond, params = f"dataset = ? AND ({cond})", [sel["dataset"]]
+    limit = f" LIMIT {int(rej.max_prompts)}" if rej.max_prompts else ""
+    where = f"p.prompt_id IN (SELECT prompt_id FROM prompts WHERE {cond} ORDER BY prompt_id{limit})"
+    sampling = SamplingParams(temperature=rej.temperature, top_p=rej.top_p, max_tokens=rej.max_tokens)
+    backend = {"name": cfg.backend, "model": model, "options": backend_options(cfg)}
+    with recorded_run(
+        ctx.store,
+        "generate",
+        name=f"{cfg.name}/rejection",
+        parent_run_id=ctx.stage_run_id,
+        run_id=ctx.child_run_id("generate"),
+        config={"model": model, "sampling": sampling.to_dict(), "n": rej.samples, "executor": "ray"},
+    ) as run:
+        gen = generate_on_ray(
+            ctx.store, backend, cfg.executor, prompts_where=where, params=params, template=cfg.template,
+            sampling=sampling.to_dict(), n=rej.samples, seed=cfg.seed, stage="generate", run_id=run.run_id,
+            progress=ctx.progress,
+        )  # fmt: skip
+        run.summary = gen
+    verified = verify(
+        ctx.store, [ctx.task_verifier()], executor=cfg.executor, run_id=run.run_id, progress=ctx.progress
+    )
+    return {
+        "generate_run_id": run.run_id,
+        "generated": gen["generated"],
+        "wanted": gen["prompts"] * rej.samples,
+        "runs": [run.run_id, verified["run_id"]],
     }
 
 
@@ -184,7 +228,7 @@ def general_records(n: int, seed: int) -> list[dict]:
 
 
 def import_general(ctx) -> dict:
-    from r1harness.curate.chat_import import import_chat
+    from r1harness.ingest.chat import import_chat
 
     dataset = f"{ctx.run_name}_general"
     path = Path(ctx.stage_dir("rejection")) / "general.jsonl"

@@ -37,7 +37,7 @@ def heldout_specs(ctx) -> list:
             "name": task.heldout_dataset,
             "version": 1,
             "dataset": task.heldout_dataset,
-            "template": ctx.config.eval_template,
+            "template": ctx.config.template,
             "verifier": task_verifier(task.task),
             "n": ev.n,
             "k": list(ev.k),
@@ -74,21 +74,37 @@ def evaluate_models(ctx) -> dict:
 
     cfg = ctx.config
     specs = heldout_specs(ctx) + benchmark_specs(ctx)
-    results, runs = {}, []
+    runs = []
     models = [(s, ctx.outputs[s]["model"]) for s in MODEL_STAGES if ctx.outputs.get(s, {}).get("model")]
+    on_ray = cfg.executor.kind == "ray"  # then Ray workers build the backend from its spec
     for stage, model in models:
-        backend = get_backend(cfg.backend, model, **backend_options(cfg))
+        if on_ray:
+            backend = {"name": cfg.backend, "model": model, "options": backend_options(cfg)}
+        else:
+            backend = get_backend(cfg.backend, model, **backend_options(cfg))
         for spec in specs:
             limit = cfg.eval.limit if spec.dataset in ctx.heldout_datasets else None
             outcome = run_eval(
-                ctx.store, backend, spec, limit=limit, batch_size=cfg.eval.batch_size, progress=ctx.progress
-            )
+                ctx.store, backend, spec, limit=limit, batch_size=cfg.eval.batch_size, progress=ctx.progress,
+                executor=cfg.executor,
+            )  # fmt: skip
             runs.append(outcome.run_id)
-            results.setdefault(stage, {})[spec.name] = {
-                r.metric: r.value
-                for r in outcome.results
-                if r.breakdown is None and r.metric.startswith(("pass@", "cons@"))
-            }
-            log.info("eval %s on %s: %s", stage, spec.name, results[stage][spec.name])
+            overall = {r.metric: r.value for r in outcome.results if r.breakdown is None}
+            log.info("eval %s on %s: %s", stage, spec.name, overall)
         del backend
-    return {"results": results, "runs": runs}
+    return {"results": leaderboard_summary(ctx.store, models, runs), "runs": runs}
+
+
+def leaderboard_summary(store, models: list[tuple[str, str]], runs: list[str]) -> dict:
+    """{stage: {benchmark: {metric: value}}} for pass@k and cons@k, read from the store's one leaderboard
+    (the rows these eval runs produced), so the stage's summary, the report and `r1h leaderboard` agree."""
+    import polars as pl
+
+    from r1harness.evals.leaderboard import read
+
+    board = read(store, metrics=(), runs=runs).filter(pl.col("metric").str.contains("^(pass|cons)@"))
+    results: dict = {}
+    for stage, model in models:  # two stages may share a model (e.g. the student is the base model)
+        for r in board.filter(pl.col("model") == model).iter_rows(named=True):
+            results.setdefault(stage, {}).setdefault(r["benchmark"], {})[r["metric"]] = r["value"]
+    return results

@@ -24,9 +24,9 @@ LAYOUT_TOKENS = ("|special_token|",)  # R1's cold-start layout marker (r1harness
 def prompt_chat_template(template: str) -> str:
     """A chat template rendering [user, assistant] as the prompt template around the user's problem,
     followed by " " + the answer + EOS (the assistant turn is marked for completion-only loss)."""
-    from r1harness.train.templates import resolve
+    from r1harness.templates import text_template
 
-    prefix, _, suffix = resolve(template).partition("{prompt}")
+    prefix, suffix = text_template(template).around()
     return (
         "{%- for message in messages -%}"
         "{%- if message['role'] == 'user' -%}"
@@ -57,27 +57,45 @@ def prepare_model(
     final = out_dir / "model"
     if (final / DONE_FILE).exists():
         return str(final)
-    from r1harness.tasks.corpus import pretraining_corpus
     from r1harness.train.tiny_model import init_tiny_model
 
     init_dir = out_dir / "init"
-    init_tiny_model(init_dir, seed=seed, **spec.tiny)
-    model_dir = init_dir
+    docs = None
     if spec.pretrain is not None:
-        opts = spec.pretrain
-        docs = pretraining_corpus(
-            int(opts.get("docs", 4000)),
-            int(opts.get("seed", seed)),
-            format_share=float(opts.get("format_share", 0.05)),
-            tasks=corpus_tasks,
-            template=template,
-            exclude_problems=frozenset(exclude),
+        docs = pretraining_documents(
+            spec.pretrain, corpus_tasks=corpus_tasks, exclude=exclude, template=template, seed=seed
         )
+    # tokenizer_docs: train the tokenizer on the first N corpus documents (the aligned layout relies on the
+    # prose words it replaces being single tokens); default: the tiny-model kit's own corpus.
+    tok_docs = int((spec.pretrain or {}).get("tokenizer_docs", 0))
+    init_tiny_model(init_dir, seed=seed, corpus=docs[:tok_docs] if docs and tok_docs else None, **spec.tiny)
+    model_dir = init_dir
+    if docs is not None:
         from r1harness.train.pretrain import pretrain
 
-        model_dir = pretrain(init_dir, docs, final, seed=seed, threads=threads, **opts.get("trl", {}))
+        trl = spec.pretrain.get("trl", {})
+        model_dir = pretrain(init_dir, docs, final, seed=seed, threads=threads, **trl)
     _finish(Path(model_dir), final, template if chat_template else None)
     return str(final)
+
+
+def pretraining_documents(
+    opts: dict, *, corpus_tasks: dict[str, dict], exclude: set[str], template: str, seed: int
+) -> list[str]:
+    """A tiny base's pretraining corpus (`pretrain:` keys of a ModelSpec): the tasks in prose, a
+    `format_share` of documents in the R1 layout, each after the pipeline's prompt, held-out problems out."""
+    from r1harness.tasks.corpus import pretraining_corpus
+
+    return pretraining_corpus(
+        int(opts.get("docs", 4000)),
+        int(opts.get("seed", seed)),
+        format_share=float(opts.get("format_share", 0.05)),
+        layout=opts.get("layout", "spaced"),
+        passes=int(opts.get("passes", 1)),
+        tasks=corpus_tasks,
+        template=template,
+        exclude_problems=frozenset(exclude),
+    )
 
 
 def _finish(model_dir: Path, final: Path, template: str | None) -> None:

@@ -13,18 +13,19 @@ stages continue from their newest checkpoint.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from r1harness.pipeline.config import PipelineConfig
 from r1harness.pipeline.context import Context, PipelineError
 from r1harness.store.ids import content_id
-from r1harness.store.runs import finish_run, start_run
+from r1harness.store.runs import recorded_run
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,23 @@ def _short(summary: dict) -> str:
     return ", ".join(f"{k}={summary[k]}" for k in keys if summary.get(k) not in (None, ""))
 
 
+def _figures(summary: dict) -> str:
+    """A finished stage's key figures for its console line: `_short` plus rollouts, loss and pass@1."""
+    parts = [_short(summary)] if _short(summary) else []
+    if summary.get("rollouts_written") is not None:
+        parts.append(f"rollouts={summary['rollouts_written']}")
+    first, last = summary.get("first_loss"), summary.get("last_loss")
+    if isinstance(first, (int, float)) and isinstance(last, (int, float)):
+        parts.append(f"loss {first:.3g} -> {last:.3g}")
+    results = summary.get("results")
+    if isinstance(results, dict):  # the eval stage: {stage: {benchmark: {metric: value}}}
+        for stage, benchmarks in results.items():
+            for benchmark, metrics in benchmarks.items():
+                if metrics.get("pass@1") is not None:
+                    parts.append(f"{stage} pass@1 {benchmark}={metrics['pass@1']:.3f}")
+    return ", ".join(parts)
+
+
 def run_pipeline(
     store,
     config: PipelineConfig,
@@ -94,48 +112,52 @@ def run_pipeline(
     stop_after: str | None = None,
     progress: bool = True,
     stages: dict[str, Callable[[Context], dict]] | None = None,
+    report_dir: str | Path | None = None,
 ) -> PipelineResult:
-    """Run (or resume) the pipeline; returns what each stage produced."""
+    """Run (or resume) the pipeline; returns what each stage produced. The whole config is validated first
+    (`r1harness.pipeline.validate`, what `r1h validate` runs): a bad config writes no run row and no file.
+    `report_dir` puts the report elsewhere than the config's `report_dir` without changing the run id."""
     from r1harness.pipeline.stages import STAGES
+    from r1harness.pipeline.validate import check_pipeline_config
     from r1harness.threads import passive_thread_waits
 
     passive_thread_waits()
-    stages = stages if stages is not None else STAGES
+    stages = stages if stages is not None else {name: STAGES[name] for name in config.stages}
     if stop_after is not None and stop_after not in stages:
         raise PipelineError(f"--stop-after {stop_after!r}: stages are {list(stages)}")
+    check_pipeline_config(config)
     run_id = run_id or (pipeline_run_id(config) + (f"-{uuid.uuid4().hex[:6]}" if fresh else ""))
     previous = stage_runs(store, run_id)
-    start_run(store, "pipeline", name=config.name, config=config.to_dict(), run_id=run_id)
-    _record_config(store, run_id, config)
-    ctx = Context(store, config, run_id, config.work_path.resolve() / run_id, progress=progress)
-    ran, skipped, rerun_rest = [], [], False
-    _say(f"pipeline {config.name}: run {run_id} ({len(stages)} stages, work dir {ctx.work})", progress)
-    for i, (name, fn) in enumerate(stages.items(), start=1):
-        prev = previous.get(name)
-        if prev and prev["status"] == "finished" and not rerun_rest:
-            ctx.outputs[name] = prev["summary"]
-            skipped.append(name)
-            _say(f"[{i}/{len(stages)}] {name}: finished earlier, skipped", progress)
+    with recorded_run(store, "pipeline", name=config.name, config=config.to_dict(), run_id=run_id) as run:
+        _record_config(store, run_id, config)
+        # where the report goes is not part of what the run is (nor of its id): only the report stage sees it
+        staged = dataclasses.replace(config, report_dir=str(report_dir)) if report_dir else config
+        ctx = Context(store, staged, run_id, config.work_path.resolve() / run_id, progress=progress)
+        ran, skipped, rerun_rest = [], [], False
+        _say(f"pipeline {config.name}: run {run_id} ({len(stages)} stages, work dir {ctx.work})", progress)
+        for i, (name, fn) in enumerate(stages.items(), start=1):
+            prev = previous.get(name)
+            if prev and prev["status"] == "finished" and not rerun_rest and _outputs_load(prev["summary"]):
+                ctx.outputs[name] = prev["summary"]
+                skipped.append(name)
+                _say(f"[{i}/{len(stages)}] {name}: finished earlier, skipped", progress)
+                if name == stop_after:
+                    break
+                continue
+            rerun_rest = True  # everything after the first stage that runs depends on it: run it again too
+            run.context = f"stage {name}"  # a stage's failure fails the pipeline run, with its text
+            ctx.outputs[name] = _run_stage(ctx, name, fn, f"[{i}/{len(stages)}]")
+            ran.append(name)
             if name == stop_after:
                 break
-            continue
-        rerun_rest = True  # everything after the first stage that runs depends on it: run it again too
-        ctx.outputs[name] = _run_stage(ctx, name, fn, f"[{i}/{len(stages)}]")
-        ran.append(name)
-        if name == stop_after:
-            break
-    complete = len(ran) + len(skipped) == len(stages)
-    finish_run(
-        store,
-        run_id,
-        status="finished" if complete else "interrupted",
-        summary={
+        complete = len(ran) + len(skipped) == len(stages)
+        run.status = "finished" if complete else "interrupted"
+        run.summary = {
             "stages": {n: _short(s) for n, s in ctx.outputs.items()},
             "ran": ran,
             "skipped": skipped,
             "report": ctx.outputs.get("report", {}).get("report"),
-        },
-    )
+        }
     return PipelineResult(run_id, ctx.outputs, tuple(ran), tuple(skipped), complete)
 
 
@@ -152,47 +174,41 @@ def _record_config(store, run_id: str, config: PipelineConfig) -> None:
             con.execute("UPDATE runs SET config = ? WHERE run_id = ?", [json.dumps(new, default=str), run_id])
 
 
-def _cpu_seconds() -> float:
-    """CPU time of this process (all threads) and its finished children: on a shared machine the wall
-    time says how busy the machine was, this says what the stage cost."""
-    import resource
+def _outputs_load(summary: dict | None) -> bool:
+    """A stage counts as finished only if a model folder it handed on is whole (anything that is not a
+    local folder, such as a hub id, is taken as is)."""
+    from r1harness.train.checkpoints import model_dir_complete
 
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    model = (summary or {}).get("model")
+    return not (isinstance(model, str) and Path(model).is_dir()) or model_dir_complete(model)
 
 
 def _run_stage(ctx: Context, name: str, fn: Callable[[Context], dict], counter: str) -> dict:
-    store = ctx.store
-    ctx.stage_run_id = start_run(
-        store,
-        f"pipeline.{name}",
-        name=name,
-        parent_run_id=ctx.run_id,
-        run_id=f"{ctx.run_id}.{name}",
-        config={"stage": name},
-    )
-    _say(f"{counter} {name}: running", ctx.progress)
-    started, cpu_started = time.perf_counter(), _cpu_seconds()
-    try:
-        summary = dict(fn(ctx) or {})
-    except BaseException as exc:
-        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-        error = f"stage {name}: {type(exc).__name__}: {exc}"[:2000]
-        finish_run(store, ctx.stage_run_id, status=status, error=error)
-        finish_run(store, ctx.run_id, status=status, error=error)
-        _say(
-            f"{counter} {name}: {status} after {time.perf_counter() - started:.1f} s; rerun the same "
-            "command to resume from this stage",
-            ctx.progress,
-        )
-        raise
-    summary["seconds"] = round(time.perf_counter() - started, 1)
-    summary["cpu_seconds"] = round(_cpu_seconds() - cpu_started, 1)
-    adopt_runs(store, ctx.stage_run_id, summary.get("runs", []))
-    finish_run(store, ctx.stage_run_id, summary=summary)
+    run_id, config = f"{ctx.run_id}.{name}", {"stage": name}
+    with recorded_run(
+        ctx.store, f"pipeline.{name}", name=name, parent_run_id=ctx.run_id, run_id=run_id, config=config
+    ) as run:
+        run.context = f"stage {name}"
+        ctx.stage_run_id = run.run_id
+        _say(f"{counter} {name}: running", ctx.progress)
+        try:
+            summary = dict(fn(ctx) or {})
+        except BaseException as exc:
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            _say(
+                f"{counter} {name}: {status} after {run.seconds():.1f} s; rerun the same "
+                "command to resume from this stage",
+                ctx.progress,
+            )
+            raise
+        if not _outputs_load(summary):
+            raise PipelineError(f"stage {name} finished but its model {summary['model']} does not load")
+        summary["seconds"], summary["cpu_seconds"] = run.seconds(), run.cpu_seconds()
+        adopt_runs(ctx.store, run.run_id, summary.get("runs", []))
+        run.summary = summary
     _say(
         f"{counter} {name}: finished in {summary['seconds']} s ({summary['cpu_seconds']} CPU s)  "
-        f"{_short(summary)}",
+        f"{_figures(summary)}",
         ctx.progress,
     )
     return summary

@@ -12,8 +12,6 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from r1harness.errors import ConfigError
-
 # Reward components per GRPO stage when the config names none (the paper's choice for each stage).
 DEFAULT_REWARDS = {
     "r1zero": ("accuracy", ("format", "format", 0.1)),
@@ -100,27 +98,14 @@ def sft_config(ctx, stage: str, model: str, set_ref: str):
 
 
 def run_sft_stage(ctx, stage: str, model: str, set_ref: str) -> dict:
-    try:
-        from r1harness.train.sft import run_sft
-    except ImportError as exc:
-        raise ConfigError(
-            f"stage {stage}: the SFT trainer (r1harness.train.sft.run_sft) is not available: {exc}"
-        ) from None
+    from r1harness.train.sft import run_sft
+
     config = sft_config(ctx, stage, model, set_ref)
     summary = run_sft(ctx.store, config)
-    out = _sft_model_dir(summary, Path(config.output_dir))
     return {
-        "model": str(out),
+        "model": summary["output_dir"],  # run_sft saves the model there
         "runs": [summary["run_id"]],
         "sft_run_id": summary["run_id"],
         "set": set_ref,
-        **{k: summary[k] for k in ("steps", "first_loss", "last_loss", "n_samples") if k in summary},
+        **{k: summary[k] for k in ("steps", "first_loss", "last_loss", "n_samples")},
     }
-
-
-def _sft_model_dir(summary: dict, output_dir: Path) -> Path:
-    """Where the SFT trainer saved the final model (it reports it; else its `final` folder)."""
-    for key in ("model", "final_dir", "model_dir"):
-        if summary.get(key):
-            return Path(summary[key])
-    return output_dir / "final" if (output_dir / "final").exists() else output_dir

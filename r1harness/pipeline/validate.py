@@ -1,9 +1,10 @@
 """`r1h validate` for pipeline configs: everything that can be checked without a GPU, a model or a store.
 
-Registered in `r1harness.evals.validate.VALIDATORS["pipeline"]`. Checks: the YAML and every key; each GRPO
+Registered in `r1harness.validate.VALIDATORS["pipeline"]`. Checks: the YAML and every key; each GRPO
 and SFT stage builds its trainer config (unknown keys rejected) and its `trl:` options are fields of TRL's
-GRPOConfig / SFTConfig; reward verifiers are registered; templates, curation recipes, eval protocol,
-benchmark manifests and specs exist; the backend is known (vllm is not imported).
+GRPOConfig / SFTConfig; reward verifiers are registered; the template, curation recipes, eval protocol,
+benchmark manifests and specs exist; the backend is known (vllm is not imported). `r1h pipeline run` runs
+the same checks (`check_pipeline_config`) before any stage starts.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from r1harness.configs import suggestions
 from r1harness.errors import ConfigError, R1HarnessError
 
 GRPO_STAGES = ("r1zero", "reasoning_rl", "final_rl", "distill_rl")
@@ -38,14 +40,18 @@ def _check(problems: list[str], where: str, fn) -> None:
 
 def _grpo(ctx, stage: str, problems: list[str]) -> None:
     from r1harness.pipeline.training import grpo_config
+    from r1harness.train.rewards import resolve_verifier
     from r1harness.verify.registry import VERIFIERS
 
     config = grpo_config(ctx, stage, "model-placeholder")
     unknown = sorted(set(config.trl) - _trl_fields("GRPOConfig"))
     if unknown:
-        problems.append(f"{stage}.trl: unknown GRPOConfig option(s) {unknown}")
+        guess = suggestions(unknown, _trl_fields("GRPOConfig"))
+        problems.append(f"{stage}.trl: unknown GRPOConfig option(s) {unknown}{guess}")
     for r in config.rewards:
-        if r.verifier not in VERIFIERS:
+        if ":" in r.verifier:  # a task-specific probe named "module:attr" (train/rewards.py)
+            _check(problems, f"{stage}.rewards.{r.name}", lambda v=r.verifier: resolve_verifier(v))
+        elif r.verifier not in VERIFIERS:
             problems.append(
                 f"{stage}.rewards.{r.name}: verifier {r.verifier!r} is not registered "
                 f"(known: {sorted(VERIFIERS)})"
@@ -58,22 +64,18 @@ def _sft(ctx, stage: str, problems: list[str]) -> None:
     config = sft_config(ctx, stage, "model-placeholder", "set@v1")
     unknown = sorted(set(config.trl) - _trl_fields("SFTConfig"))
     if unknown:
-        problems.append(f"{stage}.trl: unknown SFTConfig option(s) {unknown}")
+        guess = suggestions(unknown, _trl_fields("SFTConfig"))
+        problems.append(f"{stage}.trl: unknown SFTConfig option(s) {unknown}{guess}")
 
 
 def _data(ctx, problems: list[str]) -> None:
     from r1harness.curate import load_recipe
     from r1harness.evals.spec import load_spec
-    from r1harness.generate.templates import get_template
     from r1harness.ingest import load_manifest
     from r1harness.pipeline.curation import pipeline_recipe, recipe_path
     from r1harness.pipeline.evaluation import heldout_specs
-    from r1harness.train.templates import resolve
 
     cfg = ctx.config
-    _check(problems, "template", lambda: resolve(cfg.template))
-    _check(problems, "eval_template", lambda: get_template(cfg.eval_template))
-    _check(problems, "eval_template", lambda: _same_prompt(cfg))
     _check(
         problems,
         "cold_start.recipe",
@@ -97,25 +99,9 @@ def _data(ctx, problems: list[str]) -> None:
         _check(problems, f"prompts.eval_benchmarks.{name}", lambda n=name: load_spec(n))
 
 
-def _same_prompt(cfg) -> None:
-    """Training and evaluation must show a model the same prompt text, or the numbers compare nothing."""
-    from r1harness.generate.templates import get_template
-    from r1harness.train.templates import render
-
-    problem = "What is 12 + 34?"
-    train, ev = render(cfg.template, problem), get_template(cfg.eval_template).render(problem)
-    if train != ev:
-        raise ConfigError(
-            f"renders {ev!r} but template {cfg.template!r} renders {train!r}; pick the pair "
-            "that shows the model the same text (r1zero + r1-zero@1, plain + user-assistant@1)"
-        )
-
-
-def validate_pipeline_file(path: Path) -> list[str]:
-    """Problems found in a pipeline config (empty when valid); each names the file and the key."""
-    from r1harness.pipeline.config import load_pipeline_config
-
-    config = load_pipeline_config(path)  # a ConfigError here names the file and key
+def config_problems(config) -> list[str]:
+    """Problems found in a loaded pipeline config (empty when valid). The config's own dataclasses already
+    checked its keys, values and template when it was loaded; this checks what each stage will build."""
     ctx = _ctx(config)
     problems: list[str] = []
     for stage in GRPO_STAGES:
@@ -123,7 +109,26 @@ def validate_pipeline_file(path: Path) -> list[str]:
     for stage in SFT_STAGES:
         _check(problems, stage, lambda s=stage: _sft(ctx, s, problems))
     _data(ctx, problems)
-    return [p if p.startswith(str(path)) else f"{path}: {p}" for p in problems]
+    where = config.origin or f"pipeline {config.name}"
+    return [p if p.startswith(where) else f"{where}: {p}" for p in problems]
 
 
-__all__ = ["validate_pipeline_file"]
+def check_pipeline_config(config) -> None:
+    """Raise a ConfigError listing every problem: `run_pipeline` calls this before any stage starts, so a
+    typo fails in seconds instead of after the base model has been pretrained."""
+    problems = config_problems(config)
+    if problems:
+        raise ConfigError(
+            f"{config.origin or config.name}: {len(problems)} problem(s); nothing was run "
+            "(`r1h validate FILE` checks a config the same way):\n  " + "\n  ".join(problems)
+        )
+
+
+def validate_pipeline_file(path: Path) -> list[str]:
+    """`r1h validate` for a pipeline config file: its problems, each naming the file and the key."""
+    from r1harness.pipeline.config import load_pipeline_config
+
+    return config_problems(load_pipeline_config(path))  # a ConfigError here names the file and key
+
+
+__all__ = ["check_pipeline_config", "config_problems", "validate_pipeline_file"]

@@ -14,6 +14,7 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from r1harness.evals.leaderboard import column_labels, format_number, row_cell
 from r1harness.report import plots
 from r1harness.report.findings import findings
 from r1harness.report.queries import query
@@ -146,32 +147,36 @@ def fmt(value) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}" if abs(value) >= 10 else f"{value:.3f}"
+        return format_number(value)
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
 
 
 def metric_cell(row: dict) -> str:
-    text = fmt(row["value"])
-    if row.get("ci_low") is not None and row.get("ci_high") is not None and row["ci_low"] != row["ci_high"]:
-        text += f" [{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]"
-    return text
+    """A leaderboard cell as the report shows it: the leaderboard's one formatter, shares as fractions."""
+    return row_cell(row, unit="fraction")
+
+
+def metrics_table(df) -> tuple[list[str], list[list[str]]]:
+    """Leaderboard rows (model, benchmark, protocol_id, metric, value, CIs, n_problems) as a benchmark x
+    model grid with one column per metric. A benchmark measured under several protocols gets one row per
+    protocol, labelled `bench#<protocol id>`, so numbers of different protocols never share a row."""
+    labels, _ = column_labels(df)
+    metrics = sorted(df["metric"].unique().to_list(), key=lambda m: (m != "pass@1", m))
+    rows = list(zip(labels, df.iter_rows(named=True)))
+    keys = list(dict.fromkeys((label, r["model"]) for label, r in rows))
+    cells = {(label, r["model"], r["metric"]): metric_cell(r) for label, r in rows}
+    n = {(label, r["model"]): r["n_problems"] for label, r in rows}
+    header = ["benchmark", "model", *metrics, "problems"]
+    return header, [[b, m, *[cells.get((b, m, k), "-") for k in metrics], fmt(n[(b, m)])] for b, m in keys]
 
 
 def table_rows(s: Section) -> tuple[list[str], list[list[str]]]:
     """Header and cells of a section's table."""
-    df = s.frame
     if s.spec.table == "metrics":
-        metrics = sorted(df["metric"].unique().to_list(), key=lambda m: (m != "pass@1", m))
-        keys = list(dict.fromkeys(zip(df["benchmark"].to_list(), df["model"].to_list())))
-        cells = {(r["benchmark"], r["model"], r["metric"]): metric_cell(r) for r in df.iter_rows(named=True)}
-        n = {(r["benchmark"], r["model"]): r["n_problems"] for r in df.iter_rows(named=True)}
-        header = ["benchmark", "model", *metrics, "problems"]
-        return header, [
-            [b, m, *[cells.get((b, m, k), "-") for k in metrics], fmt(n[(b, m)])] for b, m in keys
-        ]
-    return list(df.columns), [[fmt(v) for v in row] for row in df.iter_rows()]
+        return metrics_table(s.frame)
+    return list(s.frame.columns), [[fmt(v) for v in row] for row in s.frame.iter_rows()]
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> str:

@@ -148,8 +148,20 @@ def _compare(board, better: str, worse: str, claim: str) -> Iterator[str]:
             )
 
 
+def _by_protocol(board):
+    """The board with `benchmark` relabelled `bench#<protocol id>` where a benchmark was measured under
+    several protocols, so every check compares numbers of one protocol only."""
+    import polars as pl
+
+    from r1harness.evals.leaderboard import column_labels
+
+    if board is None or board.is_empty():
+        return board
+    return board.with_columns(benchmark=pl.Series(column_labels(board)[0]))
+
+
 def findings(frames: dict) -> list[str]:
-    board = frames.get("leaderboard")
+    board = _by_protocol(frames.get("leaderboard"))
     out = list(r1zero_trends(frames["training_curves"], frames["reward_components"]))
     out += list(cons_vs_pass(board))
     models = set(board["model"].to_list()) if board is not None and not board.is_empty() else set()

@@ -102,12 +102,19 @@ def reflection_words(df) -> bytes | None:
 
 def pass_at_k(df) -> bytes | None:
     """pass@k against k (log scale), one panel per benchmark, one line per model."""
+    import polars as pl
+
+    from r1harness.evals.leaderboard import column_labels
+
     if df.is_empty():
         return None
-    benches = df["benchmark"].unique(maintain_order=True).to_list()
+    # one panel per benchmark and protocol (`bench#<protocol id>` when a benchmark has several)
+    labels, _ = column_labels(df.with_columns(metric=pl.format("pass@{}", "k")))
+    df = df.with_columns(panel=pl.Series(labels))
+    benches = df["panel"].unique(maintain_order=True).to_list()
     plt, fig, axes = _figure(len(benches), width=6.0)
     for ax, bench in zip(axes, benches):
-        part = df.filter(df["benchmark"] == bench)
+        part = df.filter(df["panel"] == bench)
         for (model,), rows in part.sort("k").group_by(["model"], maintain_order=True):
             ax.plot(rows["k"], rows["value"], "-o", markersize=3, label=model)
         ax.set_xscale("log", base=2)

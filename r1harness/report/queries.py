@@ -63,28 +63,29 @@ SELECT coalesce(ru.name, w.run_id) AS run, w.step, w.n_rollouts, w.reflection_sh
 FROM reflection_words_by_step w JOIN runs ru USING (run_id)
 WHERE w.run_id IN (SELECT run_id FROM scope) AND ru.kind = 'grpo'
 ORDER BY run, w.step""",
-    # pass@1, cons@k and cons_gain@k (cons@k - pass@1, paired per problem) per model and benchmark (latest
-    # result), with bootstrap CIs.
+    # pass@1, cons@k and cons_gain@k (cons@k - pass@1, paired per problem) per model, benchmark and protocol,
+    # with bootstrap CIs: the rows of the store's one `leaderboard` view whose key a run in scope produced
+    # (so a later evaluation of the same model elsewhere does not take a pipeline's row away).
     "leaderboard": """{scope},
 """
     + MODELS_CTE
     + """
-SELECT coalesce(m.stage, l.model) AS model, l.benchmark, l.metric, l.value, l.ci_low, l.ci_high,
-       l.n_problems, l.n_samples
+SELECT coalesce(m.stage, l.model) AS model, l.benchmark, l.protocol_id, l.metric, l.value, l.ci_low,
+       l.ci_high, l.n_problems, l.n_samples
 FROM leaderboard l LEFT JOIN models m USING (model)
-WHERE l.run_id IN (SELECT run_id FROM scope)
+WHERE list_has_any(l.run_ids, (SELECT list(run_id) FROM scope))
   AND (l.metric = 'pass@1' OR starts_with(l.metric, 'cons@') OR starts_with(l.metric, 'cons_gain@'))
-ORDER BY l.benchmark, coalesce(m.started_at, TIMESTAMPTZ '2100-01-01'), model, l.metric""",
+ORDER BY l.benchmark, l.protocol_id, coalesce(m.started_at, TIMESTAMPTZ '2100-01-01'), model, l.metric""",
     # Unbiased pass@k for every k each benchmark was run with.
     "pass_at_k": """{scope},
 """
     + MODELS_CTE
     + """
-SELECT coalesce(m.stage, l.model) AS model, l.benchmark,
+SELECT coalesce(m.stage, l.model) AS model, l.benchmark, l.protocol_id,
        CAST(split_part(l.metric, '@', 2) AS INTEGER) AS k, l.value
 FROM leaderboard l LEFT JOIN models m USING (model)
-WHERE l.run_id IN (SELECT run_id FROM scope) AND l.metric LIKE 'pass@%'
-ORDER BY l.benchmark, model, k""",
+WHERE list_has_any(l.run_ids, (SELECT list(run_id) FROM scope)) AND l.metric LIKE 'pass@%'
+ORDER BY l.benchmark, l.protocol_id, model, k""",
     # Rows in and out of every curation stage (summed over domains), from the funnel stored with each set.
     "curation_funnel": """{scope}
 SELECT s.name || '@v' || s.version AS set_ref, min(u.position) AS position, u.f.stage AS stage,
@@ -104,13 +105,14 @@ ORDER BY set_ref, position""",
 """
     + MODELS_CTE
     + """
-SELECT m.stage AS model, l.benchmark, l.metric, l.value, l.ci_low, l.ci_high, l.n_problems
+SELECT m.stage AS model, l.benchmark, l.protocol_id, l.metric, l.value, l.ci_low, l.ci_high, l.n_problems
 FROM leaderboard l JOIN models m USING (model)
-WHERE l.run_id IN (SELECT run_id FROM scope)
+WHERE list_has_any(l.run_ids, (SELECT list(run_id) FROM scope))
   AND m.stage IN ('student', 'distill_sft', 'distill_rl', 'final_rl')
   AND (l.metric = 'pass@1' OR l.metric LIKE 'cons@%')
-ORDER BY l.benchmark, CASE m.stage WHEN 'student' THEN 0 WHEN 'distill_rl' THEN 1 WHEN 'distill_sft' THEN 2
-         ELSE 3 END, l.metric""",
+ORDER BY l.benchmark, l.protocol_id,
+         CASE m.stage WHEN 'student' THEN 0 WHEN 'distill_rl' THEN 1 WHEN 'distill_sft' THEN 2 ELSE 3 END,
+         l.metric""",
 }
 
 

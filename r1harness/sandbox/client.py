@@ -25,6 +25,7 @@ from typing import Any
 from r1harness.errors import VerifierError
 
 URL_ENV = "R1H_SANDBOX_URL"
+_CLIENT_ID = f"r1h-{os.getpid()}"  # the service shares slots round-robin between clients
 
 
 class SandboxUnavailable(VerifierError):
@@ -50,9 +51,12 @@ class SandboxClient:
         data = json.dumps(body).encode()
         last = None
         for attempt in range(self.retries + 1):
-            req = urllib.request.Request(
-                self.url + path, data=data, headers={"Content-Type": "application/json"}
-            )
+            headers = {
+                "Content-Type": "application/json",
+                "X-Client-Id": _CLIENT_ID,
+                "X-Deadline-S": str(self.timeout_s),  # the service stops work nobody will read
+            }
+            req = urllib.request.Request(self.url + path, data=data, headers=headers)
             try:
                 with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
                     return json.loads(resp.read())
@@ -61,7 +65,7 @@ class SandboxClient:
                 if exc.code == 400:
                     raise VerifierError(f"sandbox rejected the request: {payload}") from exc
                 last = f"HTTP {exc.code}: {payload}"
-                wait = float(exc.headers.get("Retry-After") or 0) if exc.code == 429 else 0
+                wait = float(exc.headers.get("Retry-After") or 0) if exc.code in (429, 503) else 0
             except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
                 last, wait = f"{type(exc).__name__}: {exc}", 0
             time.sleep(max(wait, self.backoff_s * (2**attempt)) * (0.5 + random.random()))

@@ -37,13 +37,35 @@ class Isolation:
     bwrap: str | None = None
     uid_per_slot: bool = False
     seccomp: bool = False
-    cgroups: bool = False  # per-slot v1 memory+pids cgroups (else rlimits only)
+    cgroups: bool = False  # per-slot memory+pids cgroups (else MemoryWatch and rlimits)
+    cgroup_version: int = 0  # 1 or 2 when cgroups
     facts: dict[str, Any] = field(default_factory=dict)  # what the start-up probe measured
     warnings: tuple[str, ...] = ()
 
     @property
     def safe(self) -> bool:
-        return self.level in ("full", "bwrap") and self.uid_per_slot
+        """Namespaces, a per-slot uid, and every declared limit enforced (see `enforced`)."""
+        return self.level in ("full", "bwrap") and self.uid_per_slot and all(self.enforced().values())
+
+    def enforced(self) -> dict[str, str | None]:
+        """How each declared limit is enforced here; None where it is not."""
+        cg = f"cgroup v{self.cgroup_version}" if self.cgroups else None
+        ns = self.namespaces
+        nproc = "RLIMIT_NPROC (per-slot uid)" if self.uid_per_slot else None
+        return {
+            "time_limit_s": "RLIMIT_CPU + measured CPU time",
+            "wall_limit_s": "wall-clock deadline, then SIGKILL",
+            "memory_limit_mb": f"{cg} memory limit (charged memory, tmpfs included)"
+            if cg
+            else "launcher polls RssAnon of every process + tmpfs use every 10 ms (MemoryWatch)",
+            "max_processes": f"{cg} pids.max" if cg else nproc,
+            "output_limit_bytes": "read while running, killed past the cap",
+            "stderr_limit_bytes": "read while running, truncated past the cap",
+            "max_file_mb": "RLIMIT_FSIZE",
+            "max_open_files": "RLIMIT_NOFILE",
+            "tmpfs_mb": "sized tmpfs /tmp and /dev/shm; /dev read-only" if ns else None,
+            "network": "empty network namespace" if ns else None,
+        }
 
     @property
     def namespaces(self) -> bool:
@@ -52,9 +74,15 @@ class Isolation:
     def slot_uid(self, slot: int) -> int | None:
         return FIRST_SLOT_UID + slot if self.uid_per_slot else None
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Isolation:
+        data = {k: v for k, v in data.items() if k not in ("safe", "enforced")}
+        return cls(**{**data, "warnings": tuple(data.get("warnings", ()))})
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["safe"] = self.safe
+        d["enforced"] = self.enforced()
         d["warnings"] = list(self.warnings)
         return d
 
@@ -103,6 +131,14 @@ def sandbox_argv(
         "/proc",
         "--dev",
         "/dev",
+        # every writable tmpfs is sized, and its contents count against the memory limit (charged to
+        # the memory cgroup, or added by MemoryWatch); /dev itself is read-only (its nodes still work)
+        "--size",
+        str(limits.tmpfs_mb * 1024 * 1024),
+        "--tmpfs",
+        "/dev/shm",
+        "--remount-ro",
+        "/dev",
         "--size",
         str(limits.tmpfs_mb * 1024 * 1024),
         "--tmpfs",
@@ -131,8 +167,9 @@ def host_env(cwd: str) -> dict[str, str]:
 
 
 PROBE_PROGRAM = r"""
-import json, os, socket
+import json, os, platform, socket
 facts = {"uid": os.getuid(), "pid": os.getpid(), "hostname": socket.gethostname()}
+facts["python_version"] = platform.python_version()
 try:
     socket.socket(socket.AF_INET, socket.SOCK_STREAM).connect(("127.0.0.1", 9))
     facts["inet_socket"] = "connected"
@@ -151,12 +188,12 @@ print(json.dumps(facts))
 
 def describe(iso: Isolation) -> str:
     if iso.safe:
-        limits = "cgroups v1 memory+pids and rlimits" if iso.cgroups else "rlimits"
+        limits = f"cgroup v{iso.cgroup_version} memory+pids" if iso.cgroups else "memory watch"
         return f"sandbox isolation: {iso.level} (namespaces, per-slot uid, seccomp={iso.seccomp}, {limits})"
     return f"sandbox isolation: {iso.level} -- NOT SAFE for untrusted code: " + "; ".join(iso.warnings)
 
 
-def candidates(cgroups_ok: bool) -> list[Isolation]:
+def candidates(cgroup_version: int) -> list[Isolation]:
     """Configurations to try, strongest first; the probe keeps the first that works."""
     bw = bwrap_path()
     root = os.geteuid() == 0
@@ -168,8 +205,8 @@ def candidates(cgroups_ok: bool) -> list[Isolation]:
     levels.append(Isolation("none", None, uid_per_slot=root, seccomp=False))
     out = []
     for level in levels:
-        if cgroups_ok:
-            out.append(replace(level, cgroups=True))
+        if cgroup_version:
+            out.append(replace(level, cgroups=True, cgroup_version=cgroup_version))
         out.append(level)
     return out
 
@@ -190,8 +227,9 @@ def why_weaker(chosen: Isolation, failures: list[str]) -> tuple[str, ...]:
         notes.append("no seccomp filter (only x86_64 is supported)")
     if not chosen.cgroups:
         notes.append(
-            "no per-slot cgroups (cgroup v1 memory/pids not writable here, or use_cgroups: false): "
-            "memory is limited as address space (RLIMIT_AS) and processes by RLIMIT_NPROC only"
+            "no per-slot cgroups (no writable v1 memory/pids or delegated v2 controllers, or "
+            "use_cgroups: false): memory is watched by polling (within ~10 ms of growth) and processes "
+            "are limited by RLIMIT_NPROC"
         )
     return tuple(notes)
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 import ast
 import json
 import secrets
+import threading
+import time
+from dataclasses import replace
 from typing import Any
 
 from r1harness.sandbox.comparators import COMPARATORS, values_equal
@@ -34,6 +37,10 @@ _RUN_TO_VERDICT = {
 }
 PREVIEW = 512
 CHECKER_ARGV_FILES = ("input.txt", "output.txt", "expected.txt")  # testlib order: input output answer
+
+
+class Cancelled(RuntimeError):
+    """The client went away, or its deadline passed: the work stops and nothing is answered."""
 
 
 class SlotError(RuntimeError):
@@ -123,33 +130,135 @@ def _compile_error_run(message: str) -> dict[str, Any]:
     }
 
 
-def judge(slot, req: JudgeRequest, compile_limits: Limits) -> dict[str, Any]:
-    """Judge one submission; returns per-test verdicts and the overall verdict."""
+def judge(
+    slot,
+    req: JudgeRequest,
+    compile_limits: Limits,
+    *,
+    budget_s: float | None = None,
+    cancel=None,
+    helpers: list | None = None,
+    keep_helping=None,
+) -> dict[str, Any]:
+    """Judge one submission; returns per-test verdicts and the overall verdict. `budget_s` bounds the
+    wall time of all its tests together (each test's limits shrink to what is left; tests past it are
+    `timeout`); `cancel()` returning True stops between tests (raises Cancelled). `helpers` are more
+    free slots: each gets a copy of the compiled session and takes tests from the same list, while
+    `keep_helping()` is True (the service stops them as soon as another request waits)."""
     source, extra = req.source, {}
     if req.kind != "stdio":
         extra = {"harness.py": PY_FUNCTION_HARNESS, "solution.py": req.source}
     if req.language == "python" and (err := python_syntax_error(req.source)):
         return _summary(req, [], compile_error=err)
     session, compiled = open_session(slot, req.language, source, compile_limits, extra_files=extra)
+    copies: list[tuple[Any, str]] = []
     try:
         if compiled is not None and compiled["status"] != "ok":
             return _summary(req, [], compile_error=compiled["stderr"][-4000:] or compiled["status"])
         checker = _open_checker(slot, req, compile_limits)
-        results = []
+        if checker is None:  # a checker would need its own session per slot: judged on one slot
+            for h in helpers or []:
+                copies.append((h, _call(h, {"op": "open", "files": {}, "copy_from": session})["session"]))
+        run = _TestRun(req, budget_s, cancel)
         try:
-            for test in req.tests:
-                results.append(_judge_test(slot, session, req, test, checker))
-                if req.stop_on_first_failure and results[-1]["verdict"] != "pass":
-                    break
+            run.go([(slot, session, None)] + [(h, s, keep_helping) for h, s in copies], checker)
         finally:
             if checker:
                 close_session(slot, checker[0])
-        return _summary(req, results)
+        return _summary(req, run.results())
     finally:
+        for h, s in copies:
+            close_session(h, s)
         close_session(slot, session)
 
 
-def _judge_test(slot, session: str, req: JudgeRequest, test: dict, checker) -> dict[str, Any]:
+class _TestRun:
+    """The tests of one submission, taken in order by one thread per slot. With stop_on_first_failure
+    (or the budget spent) no test after the first failing one starts, and only the tests up to it are
+    reported, so the verdict does not depend on how many slots helped."""
+
+    def __init__(self, req: JudgeRequest, budget_s: float | None, cancel):
+        self.req, self.budget_s, self.cancel = req, budget_s, cancel
+        self.deadline = time.monotonic() + budget_s if budget_s else None
+        self.done: dict[int, dict[str, Any]] = {}
+        self.next, self.stop_at = 0, len(req.tests)
+        self.lock = threading.Lock()
+        self.error: BaseException | None = None
+
+    def _take(self, keep_going) -> int | None:
+        with self.lock:
+            if self.next >= self.stop_at or self.error is not None:
+                return None
+            if keep_going is not None and not keep_going():
+                return None
+            i, self.next = self.next, self.next + 1
+            return i
+
+    def _worker(self, slot, session: str, keep_going, checker) -> None:
+        try:
+            while (i := self._take(keep_going)) is not None:
+                if self.cancel is not None and self.cancel():
+                    raise Cancelled("the client went away or its deadline passed")
+                limits = _within_budget(self.req.limits, self.deadline)
+                res = (
+                    _judge_test(slot, session, self.req, self.req.tests[i], checker, limits)
+                    if limits
+                    else _over_budget(self.budget_s)
+                )
+                with self.lock:
+                    self.done[i] = res
+                    if res["verdict"] != "pass" and (self.req.stop_on_first_failure or limits is None):
+                        self.stop_at = min(self.stop_at, i + 1)
+        except BaseException as exc:  # re-raised in the caller's thread
+            with self.lock:
+                self.error = self.error or exc
+
+    def go(self, workers: list[tuple[Any, str, Any]], checker) -> None:
+        threads = [
+            threading.Thread(target=self._worker, args=(*w, checker), daemon=True) for w in workers[1:]
+        ]
+        for t in threads:
+            t.start()
+        self._worker(*workers[0], checker)
+        for t in threads:
+            t.join()
+        if self.error is not None:
+            raise self.error
+
+    def results(self) -> list[dict[str, Any]]:
+        return [self.done[i] for i in sorted(self.done) if i < self.stop_at]
+
+
+def _within_budget(limits: Limits, deadline: float | None) -> Limits | None:
+    if deadline is None:
+        return limits
+    left = deadline - time.monotonic()
+    if left < 0.05:
+        return None
+    if left >= limits.wall_s:
+        return limits
+    return replace(limits, time_limit_s=min(limits.time_limit_s, left), wall_limit_s=left)
+
+
+def _over_budget(budget_s: float) -> dict[str, Any]:
+    return {
+        "verdict": "timeout",
+        "message": f"submission time budget ({budget_s:g} s over all tests) exhausted",
+        "status": "timeout",
+        "exit_code": None,
+        "signal": None,
+        "cpu_ms": 0.0,
+        "wall_ms": 0.0,
+        "peak_memory_mb": 0.0,
+        "stdout": "",
+        "stderr": "",
+        "truncated": False,
+    }
+
+
+def _judge_test(
+    slot, session: str, req: JudgeRequest, test: dict, checker, limits: Limits | None = None
+) -> dict[str, Any]:
     argv, stdin, nonce = list(LANGUAGES[req.language].run), test.get("input", ""), None
     if req.kind != "stdio":
         nonce = secrets.token_hex(16)
@@ -160,8 +269,9 @@ def _judge_test(slot, session: str, req: JudgeRequest, test: dict, checker) -> d
             payload = {"fn_name": req.fn_name, "args": test["args"]}
             argv = [*HARNESS_ARGV, "functional"]
         stdin = f"{nonce}\n{json.dumps(payload)}"
+    limits = limits or req.limits
     res = _call(
-        slot, {"op": "exec", "session": session, "argv": argv, "stdin": stdin, "limits": req.limits.to_dict()}
+        slot, {"op": "exec", "session": session, "argv": argv, "stdin": stdin, "limits": limits.to_dict()}
     )
     verdict, message = _verdict(res, req, test, nonce, slot, checker)
     return {
@@ -176,6 +286,7 @@ def _judge_test(slot, session: str, req: JudgeRequest, test: dict, checker) -> d
         "stdout": res["stdout"][:PREVIEW],
         "stderr": res["stderr"][-PREVIEW:],
         "truncated": res["truncated"],
+        "stderr_truncated": res.get("stderr_truncated", False),
     }
 
 

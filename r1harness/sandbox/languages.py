@@ -200,3 +200,55 @@ if _mode == "assert":
 else:
     _functional()
 """
+
+
+# Runs inside the sandbox for a cms_ioi Communication task (guipenedo/piston cms_ioi run script,
+# "Communication" branch): FIFO pairs per user process, the user processes first, then the manager with
+# the test input on stdin and a wall-clock limit. The harness reads the nonce before starting anything
+# and is not dumpable; the manager binary is execute-only (so not dumpable either): the submission's
+# processes can neither read the nonce nor write into the manager's output.
+COMMUNICATION_HARNESS = r"""
+import ctypes, json, os, signal, subprocess, sys
+ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)
+nonce = sys.stdin.readline().strip()
+cfg = json.loads(sys.stdin.readline())
+data = sys.stdin.read().encode()
+n, exe = cfg["num_processes"], "/sandbox/graders/" + cfg["task"]
+users, manager_args = [], []
+for i in range(n):
+    d = "/tmp/fifo%d" % i
+    os.mkdir(d)
+    os.chmod(d, 0o755)
+    u_to_m, m_to_u = d + "/u%d_to_m" % i, d + "/m_to_u%d" % i
+    for f in (u_to_m, m_to_u):
+        os.mkfifo(f)
+        os.chmod(f, 0o666)
+    manager_args += [u_to_m, m_to_u]
+    extra = [str(i)] if n != 1 else []
+    if cfg["user_io"] == "fifo_io":
+        argv = [exe, m_to_u, u_to_m] + extra
+        users.append(subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, start_new_session=True))
+    else:
+        sh = 'exec "$0" "$@" < "%s" > "%s" 2>/dev/null' % (m_to_u, u_to_m)
+        users.append(subprocess.Popen(["/bin/sh", "-c", sh, exe] + extra, stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL, start_new_session=True))
+manager = subprocess.Popen(["/sandbox/graders/manager"] + manager_args + cfg["manager_args"],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+result = {"timeout": False}
+try:
+    out, err = manager.communicate(data, timeout=cfg["time_limit"])
+    result.update(stdout=out.decode("utf-8", "replace"), stderr=err.decode("utf-8", "replace")[-4000:],
+                  code=manager.returncode)
+except subprocess.TimeoutExpired:
+    manager.kill()
+    manager.wait()
+    result.update(timeout=True, stdout="", stderr="", code=124)
+for u in users:
+    try:
+        os.killpg(u.pid, signal.SIGKILL)
+    except OSError:
+        pass
+sys.stdout.write("\n" + nonce + " " + json.dumps(result) + "\n")
+sys.stdout.flush()
+"""

@@ -26,7 +26,7 @@ from typing import Any
 
 from r1harness.sandbox import isolation as isol
 from r1harness.sandbox import seccomp
-from r1harness.sandbox.cgroups import SlotCgroup
+from r1harness.sandbox.cgroups import adopt_launcher, create_slot_cgroup
 from r1harness.sandbox.limits import Limits
 from r1harness.sandbox.process import _prctl, reap_orphans, run_limited
 
@@ -41,7 +41,10 @@ class Launcher:
         self.private = tempfile.mkdtemp(prefix=f"slot{slot}-private-", dir=base_dir)
         os.chmod(self.private, 0o700)
         self.runs = 0
-        self.cgroup = SlotCgroup.create(f"{os.path.basename(base_dir)}-slot{slot}") if iso.cgroups else None
+        tag = f"{os.path.basename(base_dir)}-slot{slot}"
+        self.cgroup = create_slot_cgroup(tag) if iso.cgroups else None
+        if self.cgroup is not None:
+            adopt_launcher(self.cgroup, os.getpid())
 
     def shutdown(self) -> None:
         if self.cgroup is not None:
@@ -49,25 +52,67 @@ class Launcher:
         shutil.rmtree(self.private, ignore_errors=True)
 
     def open(self, files: dict[str, str], writable: bool = False) -> str:
+        """A fresh session directory. Only here may names hold one folder level (`graders/x.cpp`, as
+        Piston packages send them): the folders are created before any sandboxed code runs."""
         session = tempfile.mkdtemp(prefix=f"slot{self.slot}-", dir=self.base)
         os.chmod(session, 0o755)
-        self.write(session, files)
+        if any(n.count("/") > 1 for n in files):
+            raise ValueError("file names may hold at most one folder level")
+        folders = sorted({n.split("/")[0] for n in files if "/" in n})
+        for folder in folders:
+            _check_name(folder)
+            os.mkdir(os.path.join(session, folder), 0o755)
+        self.write(session, {n: t for n, t in files.items() if "/" not in n})
+        for folder in folders:
+            inside = {n.split("/", 1)[1]: t for n, t in files.items() if n.startswith(folder + "/")}
+            self.write(session, inside, os.path.join(session, folder))
         if writable and self.uid is not None:
-            os.chown(session, self.uid, self.uid)
+            for path in [session] + [os.path.join(session, f) for f in folders]:
+                os.chown(path, self.uid, self.uid)
         return session
 
-    def write(self, session: str, files: dict[str, str]) -> None:
+    def copy(self, source: str) -> str:
+        """A read-only copy of another slot's (compiled) session, so that slot can run its tests too.
+        Links are copied as links, never followed (a compile could have left one)."""
+        if os.path.dirname(os.path.abspath(source)) != self.base or not os.path.isdir(source):
+            raise ValueError(f"not a session of this service: {source}")
+        session = tempfile.mkdtemp(prefix=f"slot{self.slot}-", dir=self.base)
+        os.chmod(session, 0o755)
+        shutil.copytree(source, session, symlinks=True, dirs_exist_ok=True)
+        for root, dirs, files in os.walk(session):
+            for name in dirs + files:
+                os.lchown(os.path.join(root, name), 0, 0)
+        os.chown(session, 0, 0)
+        return session
+
+    def write(self, session: str, files: dict[str, str], folder: str | None = None) -> None:
         if os.path.dirname(session) != self.base:
             raise ValueError(f"not a session of this launcher: {session}")
         for name, text in files.items():
-            if "/" in name or name.startswith("."):
-                raise ValueError(f"bad file name {name!r}")
-            path = os.path.join(session, name)
+            _check_name(name)
+            path = os.path.join(folder or session, name)
             if os.path.lexists(path):
                 os.unlink(path)  # never follow a link a sandboxed compile may have left
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)
+
+    def seal(self, session: str, paths: list[str]) -> None:
+        """Make files the sandbox built root-owned and execute-only: a process exec'd from a file it
+        cannot read is not dumpable, so same-uid processes cannot reach its /proc files."""
+        if os.path.dirname(session) != self.base:
+            raise ValueError(f"not a session of this launcher: {session}")
+        for rel in paths:
+            parts = rel.split("/")
+            for part in parts:
+                _check_name(part)
+            path = os.path.join(session, *parts)
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)  # never a link the compile left
+            try:
+                os.fchown(fd, 0, 0)
+                os.fchmod(fd, 0o111)
+            finally:
+                os.close(fd)
 
     def close(self, session: str) -> None:
         if os.path.dirname(session) == self.base:
@@ -120,19 +165,25 @@ class Launcher:
         return run_dir
 
 
+def _check_name(name: str) -> None:
+    if not name or "/" in name or name.startswith(".") or "\0" in name:
+        raise ValueError(f"bad file name {name!r}")
+
+
 def probe(base_dir: str, use_cgroups: bool = True) -> isol.Isolation:
     """Try each isolation level, strongest first, by running a probe program under it."""
     failures: list[str] = []
-    cgroups_ok = False
+    cgroup_version = 0
     if not use_cgroups:
         failures.append("cgroups: disabled by configuration (use_cgroups: false)")
     else:
         try:
-            SlotCgroup.create(f"{os.path.basename(base_dir)}-probe").remove()
-            cgroups_ok = True
+            group = create_slot_cgroup(f"{os.path.basename(base_dir)}-probe")
+            cgroup_version = group.version
+            group.remove()
         except OSError as exc:
             failures.append(f"cgroups: {exc}")
-    for cand in isol.candidates(cgroups_ok):
+    for cand in isol.candidates(cgroup_version):
         try:
             facts = _probe_one(cand, base_dir)
         except Exception as exc:  # a level that cannot start is simply not available here
@@ -197,6 +248,8 @@ def serve_pipe(iso: isol.Isolation, slot: int, base_dir: str) -> int:
 
 def _handle(launcher: Launcher, req: dict[str, Any]) -> dict[str, Any]:
     op = req.get("op")
+    if op == "open" and req.get("copy_from"):
+        return {"session": launcher.copy(req["copy_from"])}
     if op == "open":
         return {"session": launcher.open(req.get("files", {}), bool(req.get("writable")))}
     if op == "exec":
@@ -209,6 +262,9 @@ def _handle(launcher: Launcher, req: dict[str, Any]) -> dict[str, Any]:
         )
     if op == "write":
         launcher.write(req["session"], req.get("files", {}))
+        return {}
+    if op == "seal":
+        launcher.seal(req["session"], req.get("paths", []))
         return {}
     if op == "close":
         launcher.close(req["session"])
@@ -228,10 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.probe:
         print(json.dumps(probe(args.base, use_cgroups=not args.no_cgroups).to_dict()))
         return 0
-    data = json.loads(args.isolation)
-    data.pop("safe", None)
-    data["warnings"] = tuple(data.get("warnings", ()))
-    return serve_pipe(isol.Isolation(**data), args.slot, args.base)
+    return serve_pipe(isol.Isolation.from_dict(json.loads(args.isolation)), args.slot, args.base)
 
 
 if __name__ == "__main__":

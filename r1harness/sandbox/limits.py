@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from r1harness.configs import check_keys, field_names
 from r1harness.errors import ConfigError
 
 MAX_TIME_LIMIT_S = 60.0
@@ -16,13 +17,14 @@ MAX_MEMORY_LIMIT_MB = 8192
 @dataclass(frozen=True)
 class Limits:
     """Limits for one run. Time is CPU time (RLIMIT_CPU plus a measured check); wall time is a backstop
-    for sleeping or blocked programs. Memory is address space (RLIMIT_AS)."""
+    for sleeping or blocked programs. Memory is memory (the slot's memory cgroup, else the launcher's
+    MemoryWatch: resident anonymous memory plus tmpfs use), never address space."""
 
     time_limit_s: float = 2.0
     wall_limit_s: float | None = None  # default: 2 x time_limit_s + 1 s
     memory_limit_mb: int = 512
     output_limit_bytes: int = 16 * 1024 * 1024  # stdout; past it the run is killed -> output_limit
-    stderr_limit_bytes: int = 1024 * 1024
+    stderr_limit_bytes: int = 1024 * 1024  # kept; the rest is dropped and flagged, never a failure
     max_processes: int = 32  # RLIMIT_NPROC for the slot's uid
     max_file_mb: int = 64  # RLIMIT_FSIZE
     max_open_files: int = 64  # RLIMIT_NOFILE
@@ -60,9 +62,7 @@ class Limits:
 
     def with_overrides(self, **overrides: Any) -> Limits:
         clean = {k: v for k, v in overrides.items() if v is not None}
-        unknown = set(clean) - {f.name for f in fields(self)}
-        if unknown:
-            raise ConfigError(f"unknown limit(s) {sorted(unknown)}; known: {[f.name for f in fields(self)]}")
+        check_keys(clean, field_names(Limits), "", noun="limit(s)", label="known:")
         return replace(self, **clean)
 
     def to_dict(self) -> dict[str, Any]:
@@ -86,7 +86,9 @@ class ServiceConfig:
     """What `r1h sandbox serve` runs with; loaded from sandbox/limits.yaml or --config."""
 
     slots: int = 2
-    queue_size: int = 64  # judge requests waiting for a slot before new ones get 429
+    queue_size: int = 1024  # requests waiting for a slot before new ones get 429
+    queue_wait_s: float = 120.0  # a request waits at most this long for a slot, then 503 + Retry-After
+    submission_budget_s: float = 60.0  # wall time for all tests of one submission (tests past it: timeout)
     cache_entries: int = 4096
     max_tests: int = 1000
     max_source_bytes: int = 1024 * 1024
@@ -100,6 +102,11 @@ class ServiceConfig:
             raise ConfigError(f"slots must be >= 1, got {self.slots}")
         if self.queue_size < 0:
             raise ConfigError(f"queue_size must be >= 0, got {self.queue_size}")
+        if not self.queue_wait_s > 0 or not self.submission_budget_s > 0:
+            raise ConfigError(
+                f"queue_wait_s and submission_budget_s must be > 0 seconds, got {self.queue_wait_s}, "
+                f"{self.submission_budget_s}"
+            )
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> ServiceConfig:
@@ -112,10 +119,7 @@ class ServiceConfig:
             raise ConfigError(f"{path}: cannot read sandbox config: {exc}") from exc
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping at top level")
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)}; known: {sorted(known)}")
+        check_keys(data, field_names(cls), str(path), label="known:")
         try:
             run = Limits().with_overrides(**(data.pop("run", None) or {}))
             comp = COMPILE_LIMITS.with_overrides(**(data.pop("compile", None) or {}))

@@ -20,13 +20,16 @@ def add_serve_args(ap: argparse.ArgumentParser) -> None:
         default=None,
         help="concurrent sandboxes (default: limits.yaml, else the cores; capped at the cores)",
     )
-    ap.add_argument("--queue", type=int, default=None, help="requests waiting before 429 (default 64)")
+    ap.add_argument(
+        "--queue", type=int, default=None, help="requests inside the service before 429 (default 1024)"
+    )
     ap.add_argument("--config", default=None, help="limits YAML (default: sandbox/limits.yaml when present)")
     ap.add_argument("--port-file", default=None, help="write the URL here once listening")
     ap.add_argument(
         "--no-cgroups",
         action="store_true",
-        help="limit with rlimits only, even where per-slot cgroups are possible (faster runs)",
+        help="no per-slot cgroups even where possible: memory is then watched by polling RSS + tmpfs "
+        "(MemoryWatch) and processes limited by RLIMIT_NPROC",
     )
 
 

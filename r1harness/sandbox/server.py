@@ -1,9 +1,12 @@
 """The HTTP front of the sandbox service (stdlib ThreadingHTTPServer; loopback by default).
 
-  POST /v1/run  /v1/judge  /v1/batch  /api/v2/execute (Piston)
+  POST /v1/run  /v1/judge  /v1/batch  /api/v2/execute (Piston)  /run_code (SandboxFusion)
   GET  /health  /capabilities  /api/v2/runtimes
 
-A full service answers 429 with Retry-After at once; a bad request gets 400 naming the field.
+A request waits for a slot (round-robin over clients: the X-Client-Id header, else the peer address) at
+most queue_wait_s, then gets 503 with Retry-After; only past queue_size requests inside is 429 answered
+at once. A client that disconnects, or whose X-Deadline-S (seconds) passes, stops its work between
+tests. A bad request gets 400 naming the field.
 `python -m r1harness.sandbox.server --port 0 --port-file F` is what tests and the client start.
 """
 
@@ -12,9 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import select
 import signal
+import socket
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -23,9 +29,16 @@ from r1harness.sandbox.limits import ServiceConfig
 from r1harness.sandbox.requests import RequestError
 from r1harness.sandbox.serve_args import DEFAULT_PORT, add_serve_args, config_from_args
 from r1harness.sandbox.service import SandboxService
+from r1harness.sandbox.slots import Cancelled, QueueTimeout
 
 log = logging.getLogger("r1harness.sandbox")
-POSTS = {"/v1/run": "run", "/v1/judge": "judge", "/v1/batch": "batch", "/api/v2/execute": "piston_execute"}
+POSTS = {
+    "/v1/run": "run",
+    "/v1/judge": "judge",
+    "/v1/batch": "batch",
+    "/api/v2/execute": "piston_execute",
+    "/run_code": "run_code",
+}
 
 
 class _Server(ThreadingHTTPServer):
@@ -65,15 +78,7 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path == "/capabilities":
             self._send(200, svc.capabilities())
         elif self.path == "/api/v2/runtimes":
-            caps = svc.capabilities()["languages"]
-            self._send(
-                200,
-                [
-                    {"language": n, "version": v["version"], "aliases": v["aliases"]}
-                    for n, v in caps.items()
-                    if v["available"]
-                ],
-            )
+            self._send(200, svc.runtimes())
         else:
             self._send(404, {"error": f"no such endpoint {self.path}"})
 
@@ -90,7 +95,11 @@ class Handler(BaseHTTPRequestHandler):
                 429, {"error": "queue full, retry later", "retry_after_s": 1}, {"Retry-After": "1"}
             )
         try:
-            self._send(200, getattr(svc, method)(body))
+            self._send(200, getattr(svc, method)(body, self._client_id(), self._cancelled))
+        except Cancelled:
+            self.close_connection = True  # nobody to answer
+        except QueueTimeout as exc:
+            self._send(503, {"error": str(exc), "retry_after_s": 1}, {"Retry-After": "1"})
         except RequestError as exc:
             self._send(400, {"error": str(exc), "field": exc.field})
         except Exception as exc:  # a bug here must still answer, as a 500 the client counts as an error
@@ -99,7 +108,27 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             svc.admission.leave()
 
+    def _client_id(self) -> str:
+        return self.headers.get("X-Client-Id") or self.client_address[0]
+
+    def _cancelled(self) -> bool:
+        """True once the client has closed its connection or its X-Deadline-S has passed."""
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            return True
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
     def _read_body(self) -> Any:
+        self._deadline = None
+        try:
+            deadline = float(self.headers.get("X-Deadline-S") or 0)
+        except ValueError:
+            deadline = 0
+        if deadline > 0:
+            self._deadline = time.monotonic() + deadline
         try:
             length = int(self.headers.get("Content-Length", "0"))
         except ValueError:

@@ -9,11 +9,13 @@ import queue
 import subprocess
 import sys
 import threading
+import time
+from collections import OrderedDict, deque
 from contextlib import contextmanager
 from typing import Any
 
 from r1harness.sandbox.isolation import Isolation
-from r1harness.sandbox.judge import SlotError
+from r1harness.sandbox.judge import Cancelled, SlotError
 
 log = logging.getLogger("r1harness.sandbox")
 
@@ -30,10 +32,7 @@ def probe_isolation(base: str, use_cgroups: bool = True) -> Isolation:
     )
     if out.returncode != 0:
         raise SlotError(f"isolation probe failed: {out.stderr[-2000:]}")
-    data = json.loads(out.stdout)
-    data.pop("safe", None)
-    data["warnings"] = tuple(data.get("warnings", ()))
-    return Isolation(**data)
+    return Isolation.from_dict(json.loads(out.stdout))
 
 
 def _launcher_env() -> dict[str, str]:
@@ -98,20 +97,107 @@ class Slot:
         self.proc.stdout.close()
 
 
+class QueueTimeout(RuntimeError):
+    """No slot became free within the request's queue wait (answered 503 with Retry-After)."""
+
+
+class FairGate:
+    """Hands free slots to waiting requests round-robin over clients (FIFO within a client), so one
+    client flooding the service cannot starve another; a waiter gives up after its timeout."""
+
+    def __init__(self, n: int):
+        self.free = n
+        self.cv = threading.Condition()
+        self.queues: OrderedDict[str, deque] = OrderedDict()
+
+    def _head(self):
+        for q in self.queues.values():
+            return q[0]
+        return None
+
+    def _drop(self, client: str, ticket) -> None:
+        q = self.queues.get(client)
+        if q is not None and ticket in q:
+            q.remove(ticket)
+            if not q:
+                del self.queues[client]
+
+    def acquire(self, client: str, timeout_s: float, cancel=None) -> None:
+        ticket, deadline = object(), time.monotonic() + timeout_s
+        with self.cv:
+            self.queues.setdefault(client, deque()).append(ticket)
+            while not (self.free > 0 and self._head() is ticket):
+                left = deadline - time.monotonic()
+                gone = cancel is not None and cancel()
+                if left <= 0 or gone:
+                    self._drop(client, ticket)
+                    self.cv.notify_all()
+                    raise (
+                        Cancelled("client gone or past its deadline")
+                        if gone
+                        else QueueTimeout(f"no slot free within {timeout_s:g} s")
+                    )
+                self.cv.wait(min(left, 0.25))
+            q = self.queues[client]
+            q.popleft()
+            if q:
+                self.queues.move_to_end(client)  # its next request waits behind the other clients
+            else:
+                del self.queues[client]
+            self.free -= 1
+            self.cv.notify_all()
+
+    def try_acquire(self, n: int) -> int:
+        """Up to n permits at once, only while nobody waits (helpers for one submission's tests)."""
+        with self.cv:
+            k = 0 if self.queues else max(0, min(n, self.free))
+            self.free -= k
+            return k
+
+    def release(self, n: int = 1) -> None:
+        with self.cv:
+            self.free += n
+            self.cv.notify_all()
+
+    @property
+    def waiting(self) -> int:
+        with self.cv:
+            return sum(len(q) for q in self.queues.values())
+
+
 class SlotPool:
     def __init__(self, n: int, iso: Isolation, base: str):
         self.slots = [Slot(i, iso, base) for i in range(n)]
         self.free: queue.Queue[Slot] = queue.Queue()
+        self.gate = FairGate(n)
         for s in self.slots:
             self.free.put(s)
 
     @contextmanager
-    def acquire(self):
+    def acquire(self, client: str = "", timeout_s: float = 3600.0, cancel=None):
+        self.gate.acquire(client, timeout_s, cancel)
         slot = self.free.get()
         try:
             yield slot
         finally:
             self.free.put(slot)
+            self.gate.release()
+
+    @contextmanager
+    def helpers(self, n: int):
+        """Free slots lent to a running submission while nobody waits (possibly none)."""
+        k = self.gate.try_acquire(n)
+        slots = [self.free.get() for _ in range(k)]
+        try:
+            yield slots
+        finally:
+            for slot in slots:
+                self.free.put(slot)
+            if k:
+                self.gate.release(k)
+
+    def nobody_waits(self) -> bool:
+        return not self.gate.queues
 
     @property
     def busy(self) -> int:
@@ -123,7 +209,8 @@ class SlotPool:
 
 
 class Admission:
-    """At most `capacity` requests inside the service; the next one is told 429 at once."""
+    """At most `capacity` requests inside the service (running or waiting for a slot, each for at most
+    the queue wait); past that the next one is told 429 at once."""
 
     def __init__(self, capacity: int):
         self.capacity, self.inside, self.rejected = capacity, 0, 0

@@ -1,8 +1,13 @@
 """Short-lived connections to the DuckDB catalog.
 
 DuckDB 2.0 lets one process hold a database file for writing and then blocks every other process from
-opening it, even read-only (measured, see STACK.md). So nobody keeps the catalog open: each operation opens
+opening it, even read-only (measured). So nobody keeps the catalog open: each operation opens
 it, does its work in one transaction and closes it, retrying while another process holds the lock.
+
+Readers outside r1harness (a notebook, plain DuckDB or Polars) must not open the live file at all: a
+session that holds it blocks every writer. So every write transaction also leaves a Parquet snapshot of
+the catalog tables in `catalog_snapshot/`, replaced atomically while the writer still holds the file, and
+`views.sql` (see outside.py) reads those.
 """
 
 from __future__ import annotations
@@ -58,6 +63,9 @@ def catalog_connection(path: Path, *, read_only: bool = False, wait_s: float = L
         con.close()
 
 
+SNAPSHOT_DIR = "catalog_snapshot"
+
+
 @contextlib.contextmanager
 def catalog_transaction(path: Path) -> Iterator:
     """A write transaction on the catalog: committed on success, rolled back on any exception."""
@@ -69,3 +77,27 @@ def catalog_transaction(path: Path) -> Iterator:
             con.execute("ROLLBACK")
             raise
         con.execute("COMMIT")
+        write_snapshot(con, path.parent / SNAPSHOT_DIR)
+
+
+def write_snapshot(con, folder: Path) -> None:
+    """Each catalog table as `folder/<table>.parquet`, each file replaced in one rename."""
+    import os
+    import uuid
+
+    folder.mkdir(exist_ok=True)
+    names = [
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary "
+            "AND database_name = current_database()"
+        ).fetchall()
+    ]
+    for name in names:
+        tmp = folder / f".{name}.{uuid.uuid4().hex[:8]}.parquet"
+        quoted = str(tmp).replace("'", "''")
+        try:
+            con.execute(f"COPY (SELECT * FROM \"{name}\") TO '{quoted}' (FORMAT parquet)")
+            os.replace(tmp, folder / f"{name}.parquet")
+        finally:
+            tmp.unlink(missing_ok=True)

@@ -74,7 +74,9 @@ class IdIndex:
         """Load the ids of batches this index has not seen yet; forget batches no longer visible."""
         visible = set(batches)
         if any(b not in visible for _, b in self.key_batches):  # compacted away: its keys live on
+            gone = {b for _, b in self.key_batches if b not in visible}
             self.key_batches = [(k, b) for k, b in self.key_batches if b in visible]
+            self.seen -= gone  # read again should a later listing show it (one older than its commit)
         for batch in batches:
             if batch in self.seen:
                 continue

@@ -1,4 +1,4 @@
-"""The store: a directory with a DuckDB catalog and append-only Parquet shards. See DESIGN.md §3.
+"""The store: a directory with a DuckDB catalog and append-only Parquet shards. See docs/architecture.md.
 
     store = Store.open("r1h-store")
     store.append("rollouts", rows)              # atomic, idempotent by content-hash id
@@ -7,12 +7,13 @@
 
 Readers never hold the catalog open: each query snapshots the small catalog tables into an in-memory
 DuckDB and reads shards through views, so queries see rows as soon as a writer's append is committed.
+`Store.open(path, readonly=True)` writes nothing and takes no lock (read-only mounts work); commands that
+only read use it, so a mistyped --store is an error rather than a new empty store.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -21,8 +22,9 @@ from typing import Any
 
 from r1harness.errors import SchemaError, StoreError
 from r1harness.store import shards
-from r1harness.store.catalog import catalog_transaction, retry_on_lock
+from r1harness.store.catalog import SNAPSHOT_DIR, catalog_transaction, retry_on_lock
 from r1harness.store.id_index import IdIndex, id_keys, unique_first
+from r1harness.store.migrations import MARKER
 from r1harness.store.rows import conform, to_arrow
 from r1harness.store.schema import ALL_TABLES, CATALOG_TABLES, SHARD_TABLES
 from r1harness.store.views import VIEWS
@@ -43,44 +45,74 @@ class AppendResult:
     batch: str | None = None  # the batch directory, None when nothing was written
 
 
+# What a store directory may hold; a directory holding anything else is not made into a store.
+STORE_ENTRIES = frozenset(
+    {"catalog.duckdb", "catalog.duckdb.wal", "tables", "generations", "locks", "_staging", MARKER}
+    | {"catalog_snapshot", "views.sql"}
+)
+
+
+def _ours(name: str) -> bool:
+    """A name a store (or one being created by another process right now) may hold."""
+    return name in STORE_ENTRIES or name.startswith((".", "catalog.duckdb"))
+
+
+def is_store(root: Path) -> bool:
+    return (root / "catalog.duckdb").is_file() or (root / MARKER).is_file()
+
+
 class Store:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, *, readonly: bool = False):
         self.root = Path(root)
         self.catalog_path = self.root / "catalog.duckdb"
+        self.readonly = readonly
         self._indexes: dict[str, IdIndex] = {}
+        self._batch_types: dict[tuple[str, str], tuple] = {}
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | os.PathLike | None = None, *, create: bool = True) -> Store:
-        """Open (and by default create) the store at `path`, applying pending migrations."""
+    def open(
+        cls, path: str | os.PathLike | None = None, *, create: bool = True, readonly: bool = False
+    ) -> Store:
+        """Open the store at `path` for writing, applying pending migrations; by default create it at a
+        new or empty path. `readonly=True` opens an existing store without writing or locking anything."""
         root = Path(path) if path is not None else default_store_path()
-        if not root.exists():
+        if root.exists() and not root.is_dir():
+            raise StoreError(f"{root} is a file, not a store directory")
+        if readonly:
+            if not is_store(root):
+                raise StoreError(
+                    f"no store at {root}"
+                    + (" (the directory holds no catalog.duckdb)" if root.exists() else "")
+                    + "; check --store / $R1H_STORE, or create one with `r1h ingest`"
+                )
+            return cls(root, readonly=True)
+        if not is_store(root):
+            strangers = sorted(p.name for p in root.iterdir() if not _ours(p.name)) if root.exists() else []
+            if strangers:
+                raise StoreError(
+                    f"{root} is not an r1harness store and not empty (it holds {', '.join(strangers[:5])}"
+                    f"{', ...' if len(strangers) > 5 else ''}); give --store a new or empty directory"
+                )
             if not create:
                 raise StoreError(f"no store at {root}; create one with `r1h ingest` or Store.open(path)")
-            root.mkdir(parents=True)
-        elif not root.is_dir():
-            raise StoreError(f"{root} is a file, not a store directory")
+            root.mkdir(parents=True, exist_ok=True)
         store = cls(root)
-        with store._file_lock("migrate"):
+        with shards.file_lock(root, "migrate"):
             from r1harness.store.migrations import migrate
+            from r1harness.store.outside import write_views_file
 
             migrate(store)
             shards.clean_staging(root)
+            write_views_file(root)
         return store
 
     def __repr__(self) -> str:
-        return f"Store({str(self.root)!r})"
+        return f"Store({str(self.root)!r}{', readonly=True' if self.readonly else ''})"
 
-    @contextlib.contextmanager
-    def _file_lock(self, name: str) -> Iterator[None]:
-        lock_dir = self.root / "locks"
-        lock_dir.mkdir(exist_ok=True)
-        with open(lock_dir / f"{name}.lock", "w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+    def _writable(self, what: str) -> None:
+        if self.readonly:
+            raise StoreError(f"{what}: the store at {self.root} was opened read-only")
 
     # -- reading ---------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -113,7 +145,19 @@ class Store:
     def _snapshot_catalog(self, con) -> None:
         # Copy the small catalog tables in, then let go of the file at once (see catalog.py).
         path = str(self.catalog_path).replace("'", "''")
-        retry_on_lock(lambda: con.execute(f"ATTACH '{path}' AS cat (READ_ONLY)"), f"the store catalog {path}")
+        try:
+            retry_on_lock(
+                lambda: con.execute(f"ATTACH '{path}' AS cat (READ_ONLY)"), f"the store catalog {path}"
+            )
+        except StoreError:
+            # e.g. a read-only copy whose catalog has a write-ahead log to replay: read the Parquet snapshot
+            snap = self.root / SNAPSHOT_DIR
+            if not self.readonly or not all((snap / f"{n}.parquet").exists() for n in CATALOG_TABLES):
+                raise
+            for name in CATALOG_TABLES:
+                f = str(snap / f"{name}.parquet").replace("'", "''")
+                con.execute(f"CREATE TABLE main.{name} AS SELECT * FROM read_parquet('{f}')")
+            return
         try:
             for name in CATALOG_TABLES:
                 con.execute(f"CREATE TABLE main.{name} AS SELECT * FROM cat.{name}")
@@ -121,10 +165,13 @@ class Store:
             con.execute("DETACH cat")
 
     def sql(self, query: str, params: list | None = None):
-        """Run SQL over the store and return a polars DataFrame."""
+        """Run SQL over the store and return a polars DataFrame. A read-only store runs only statements
+        that read (SELECT, EXPLAIN, ...): nothing else could be saved, so nothing else is accepted."""
         import duckdb
         import polars as pl
 
+        if self.readonly:
+            check_read_only(query)
         with self.reader() as con:
             try:
                 rel = con.sql(query, params=params) if params else con.sql(query)
@@ -143,20 +190,49 @@ class Store:
 
     def lazy(self, table: str):
         """A polars LazyFrame over one table (shards are scanned lazily; catalog tables are small)."""
-        import polars as pl
 
         if table in SHARD_TABLES:
-            files = [str(p) for p in shards.shard_files(self.root, table)]
-            spec = SHARD_TABLES[table]
-            return pl.scan_parquet(
-                files,
-                schema=pl.Schema(pl.from_arrow(spec.schema.empty_table()).schema),
-                missing_columns="insert",
-                extra_columns="ignore",
-            )
+            return self._scan_shards(table)
         if table in ALL_TABLES or table in VIEWS:
             return self.sql(f"SELECT * FROM {table}").lazy()
         raise StoreError(f"no table {table!r}; tables are {list(ALL_TABLES)}")
+
+    def _scan_shards(self, table: str):
+        """Shards written before a migration changed a column's type are scanned with their own types
+        and cast, since one scan with the current schema cannot read them."""
+        import polars as pl
+
+        target = pl.Schema(pl.from_arrow(SHARD_TABLES[table].schema.empty_table()).schema)
+        d, batches = shards.listing(self.root, table)
+        groups: dict[tuple, list[str]] = {}
+        for batch in batches:
+            files = [str(f) for f in sorted((d / batch).glob("*.parquet"))]
+            if files:
+                groups.setdefault(self._off_types(batch, files[0], target), []).extend(files)
+        frames = []
+        for off, files in groups.items():
+            scan = pl.scan_parquet(
+                files,
+                schema=pl.Schema({**target, **dict(off)}),
+                missing_columns="insert",
+                extra_columns="ignore",
+            )
+            frames.append(scan.with_columns(pl.col(c).cast(target[c]) for c, _ in off) if off else scan)
+        if not frames:
+            return pl.LazyFrame(schema=target)
+        return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
+
+    def _off_types(self, batch: str, file: str, target) -> tuple:
+        """(column, type) of a batch's columns whose type differs from the current schema (cached:
+        batches never change)."""
+        import polars as pl
+        import pyarrow.parquet as pq
+
+        key = (batch, str(target))
+        if key not in self._batch_types:
+            own = pl.from_arrow(pq.read_schema(file).empty_table()).schema
+            self._batch_types[key] = tuple((c, t) for c, t in own.items() if c in target and t != target[c])
+        return self._batch_types[key]
 
     def count(self, table: str) -> int:
         return int(self.sql(f"SELECT count(*) AS n FROM {_ident(table)}")["n"][0])
@@ -170,6 +246,7 @@ class Store:
     def append(self, table: str, rows: Any, *, skip_existing: bool = True) -> AppendResult:
         """Append rows to a shard table atomically. Rows whose id already exists are skipped, so
         re-running an append (or a resumed job) writes no duplicates."""
+        self._writable(f"append to {table}")
         if table not in SHARD_TABLES:
             raise SchemaError(
                 f"append() writes shard tables {list(SHARD_TABLES)}; "
@@ -188,7 +265,7 @@ class Store:
         if not data.num_rows:
             return AppendResult(table, 0, skipped, merged)
         # Serialise commits per table; re-check only if other writers committed batches meanwhile.
-        with self._file_lock(f"append-{table}"):
+        with shards.table_lock(self.root, table):
             index = self._index(table)
             if skip_existing and any(b not in index.seen for b in self._batches(table)):
                 data, keys, late = self._drop_existing(table, data, keys)
@@ -214,14 +291,15 @@ class Store:
 
         id_col = SHARD_TABLES[table].id_column
         index = self._index(table)
-        index.refresh(shards.table_dir(self.root, table), self._batches(table))
+        d, batches = shards.listing(self.root, table)
+        index.refresh(d, batches)
         candidates = index.candidates(keys)
         if not candidates.any():
             return data, keys, 0
         wanted = data.column(id_col).filter(pa.array(candidates, pa.bool_()))
         found = []
         for batch in index.batches_holding(keys[candidates]):
-            for f in sorted((shards.table_dir(self.root, table) / batch).glob("*.parquet")):
+            for f in sorted((d / batch).glob("*.parquet")):
                 ids = pq_read_ids(f, id_col)
                 found.append(ids.filter(pc.is_in(ids, value_set=wanted)))
         if not found:
@@ -236,33 +314,37 @@ class Store:
 
     def compact(self, table: str, *, grace_s: float = 600.0, max_batch_rows: int = 200_000) -> dict:
         """Merge a shard table's small batches (< max_batch_rows rows each) into one, atomically: readers
-        never see a row twice or miss one. Batches replaced by earlier compactions are deleted once
-        `grace_s` has passed (a query that listed them just before can still read them)."""
+        (ours or a plain Parquet glob) never see a row twice or miss one, and a kill at any point leaves
+        either the old batches or the merged one. Generations retired by earlier compactions are deleted
+        once `grace_s` has passed (a query that listed their files just before can still read them).
+        Rows repeated across the merged batches are kept once."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
+        self._writable(f"compact {table}")
         if table not in SHARD_TABLES:
             raise SchemaError(f"compact() works on shard tables {list(SHARD_TABLES)}, not {table!r}")
-        d = shards.table_dir(self.root, table)
-        with self._file_lock(f"append-{table}"):
-            deleted = shards.delete_superseded(self.root, table, grace_s)
+        spec = SHARD_TABLES[table]
+        with shards.table_lock(self.root, table):
+            deleted = shards.clean_generations(self.root, table, grace_s)
+            d, visible = shards.listing(self.root, table)
             batches = [
                 b
-                for b in self._batches(table)
+                for b in visible
                 if not b.startswith(shards.SCHEMA_PREFIX) and _batch_rows(d / b) < max_batch_rows
             ]
             if len(batches) < 2:
                 return {"table": table, "merged_batches": 0, "rows": 0, "deleted_batches": deleted}
-            spec = SHARD_TABLES[table]
             parts = [
                 conform(pq.read_table(f), spec) for b in batches for f in sorted((d / b).glob("*.parquet"))
             ]
-            import pyarrow as pa
-
             data = pa.concat_tables(parts)
-            batch = shards.write_batch(
-                self.root, table, data, batch_name=shards.new_batch_name("compact-"), supersedes=batches
-            )
-            self._index(table).add(batch.name, id_keys(data.column(spec.id_column)))
+            keys = id_keys(data.column(spec.id_column))
+            keep = unique_first(keys, data.column(spec.id_column))
+            if keep is not None:
+                data, keys = data.take(keep), keys[keep]
+            batch = shards.replace_batches(self.root, table, data, batches)
+            self._index(table).add(batch.name, keys)
         return {
             "table": table,
             "merged_batches": len(batches),
@@ -283,10 +365,12 @@ class Store:
     # -- the catalog -----------------------------------------------------------------------------
     def catalog(self):
         """A write transaction on the catalog (runs, sets, eval_results, annotations)."""
+        self._writable("write the catalog")
         return catalog_transaction(self.catalog_path)
 
     def catalog_insert(self, table: str, rows: list[dict], *, on_conflict: str = "error") -> int:
         """Insert dict rows into a catalog table; on_conflict: error | ignore | replace."""
+        self._writable(f"insert into {table}")
         if table not in CATALOG_TABLES:
             raise SchemaError(f"{table!r} is not a catalog table; catalog tables are {list(CATALOG_TABLES)}")
         if not rows:
@@ -329,3 +413,26 @@ def _check_unique_columns(columns: list[str]) -> None:
             f"SQL failed: the result has more than one column named {', '.join(map(repr, twice))}; "
             f"name each with AS (e.g. `SELECT a.name AS a_name, b.name AS b_name ...`)"
         )
+
+
+READ_STATEMENTS = ("SELECT", "EXPLAIN", "PRAGMA", "SET", "VARIABLE_SET", "RELATION")
+
+
+def check_read_only(query: str) -> None:
+    """Refuse SQL that would change something (DROP, INSERT, COPY ... TO, ATTACH, ...): over a read-only
+    store it would change only a throwaway copy and report success."""
+    import duckdb
+
+    try:
+        statements = duckdb.extract_statements(query)
+    except duckdb.Error as exc:
+        raise StoreError(f"SQL failed: {exc}") from exc
+    for st in statements:
+        kind = st.type.name
+        if kind not in READ_STATEMENTS:
+            text = " ".join(st.query.split())[:60]
+            hint = " (to save a result, use --out FILE with --format)" if kind == "COPY" else ""
+            raise StoreError(
+                f"only statements that read are run here; {kind} ({text!r}) would write{hint}. "
+                "The store changes only through r1h commands and the Python API"
+            )

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 VIEWS: dict[str, str] = {
-    # Latest eval result per (model, benchmark, benchmark version, metric, breakdown).
+    # The one leaderboard: the latest overall eval result per (model, benchmark, benchmark version, full
+    # protocol, metric). The protocol is the whole JSON stamped on the result (n, k, sampling, template,
+    # verifier and its versions, seed, --limit, a rating's contests...), so results of one model under two
+    # protocols are two rows and neither hides the other. `protocol_id` names the protocol in tables;
+    # `run_ids` lists every run that produced this key (`run_id` is the latest), so a report scoped to a
+    # run keeps its rows when another run later evaluates the same model the same way:
+    # `WHERE list_has_any(run_ids, ['<run>', ...])`. Read from Python with r1harness.evals.leaderboard.
     "leaderboard": """
-        SELECT model, benchmark, benchmark_version, metric, value, ci_low, ci_high,
-               n_problems, n_samples, protocol, run_id, created_at
+        SELECT model, benchmark, benchmark_version, left(md5(coalesce(CAST(protocol AS VARCHAR), '')), 8)
+                   AS protocol_id,
+               metric, value, ci_low, ci_high, n_problems, n_samples, protocol, run_id, created_at,
+               list(run_id) OVER key AS run_ids
         FROM eval_results
         WHERE breakdown IS NULL
-        QUALIFY row_number() OVER (
-            PARTITION BY model, benchmark, benchmark_version, metric ORDER BY created_at DESC) = 1
+        WINDOW key AS (PARTITION BY model, benchmark, benchmark_version, CAST(protocol AS VARCHAR), metric)
+        QUALIFY row_number() OVER (key ORDER BY created_at DESC, result_id DESC) = 1
     """,
     # R1-Zero's curves: accuracy and response length per training step, from the rollouts themselves.
     # stage 'grpo' = the training rollouts of that step; 'eval' = held-out prompts scored at that step.
@@ -95,15 +103,50 @@ VIEWS["eval_pass_at_k"] = f"""
     FROM eval_problem_stats
     GROUP BY ALL
 """
-# Latest eval result per (model, benchmark, version, protocol, metric): the leaderboard that keeps
-# different protocols (n, sampling, template, verifier version, --limit) apart.
-VIEWS["leaderboard_by_protocol"] = """
-    SELECT model, benchmark, benchmark_version, md5(CAST(protocol AS VARCHAR)) AS protocol_hash,
-           metric, value,
-           ci_low, ci_high, n_problems, n_samples, protocol, run_id, created_at
-    FROM eval_results
-    WHERE breakdown IS NULL
-    QUALIFY row_number() OVER (
-        PARTITION BY model, benchmark, benchmark_version, md5(CAST(protocol AS VARCHAR)), metric
-        ORDER BY created_at DESC) = 1
+
+# What a verifier change did (r1h verify --reverify): each rollout's effective verdict (its latest row) at
+# each version of a verifier, paired with its verdict at the version graded just before, counted per
+# dataset, verifier and version pair. Unchanged pairs are counted too (changed = false), so the counts of
+# one pair add up to the rollouts re-graded.
+VIEWS["verdict_changes"] = """
+    WITH per_version AS (
+        SELECT rollout_id, verifier, verifier_version,
+               arg_max(status, created_at) AS status, min(created_at) AS first_at
+        FROM rewards GROUP BY ALL),
+    paired AS (
+        SELECT rollout_id, verifier,
+               lag(verifier_version) OVER w AS old_version, verifier_version AS new_version,
+               lag(status) OVER w AS old_status, status AS new_status
+        FROM per_version
+        WINDOW w AS (PARTITION BY rollout_id, verifier ORDER BY first_at, verifier_version))
+    SELECT p.dataset, c.verifier, c.old_version, c.new_version, c.old_status, c.new_status,
+           c.old_status <> c.new_status AS changed, count(*)::BIGINT AS n
+    FROM paired c
+    JOIN rollouts r USING (rollout_id)
+    LEFT JOIN prompts p USING (prompt_id)
+    WHERE c.old_version IS NOT NULL
+    GROUP BY ALL
+"""
+
+# Imported rollouts (stage 'import', r1harness/importers): the source's own verdict (version 'imported',
+# verifier SOURCE.SCORE) beside r1harness's latest verdict from its correctness verifiers, per rollout,
+# and whether the two disagree on "correct". A dataset's "correct" labels that math-verify rejects show
+# here as imported_status = 'correct', verified_status = 'wrong'.
+VIEWS["imported_vs_verified"] = """
+    WITH imported AS (
+        SELECT rollout_id, verifier AS imported_verifier, arg_max(status, created_at) AS imported_status
+        FROM rewards WHERE verifier_version = 'imported' GROUP BY ALL),
+    verified AS (
+        SELECT rollout_id, verifier, arg_max(verifier_version, created_at) AS verifier_version,
+               arg_max(status, created_at) AS verified_status
+        FROM rewards WHERE verifier_version <> 'imported' AND verifier IN ('math', 'code', 'countdown')
+        GROUP BY ALL)
+    SELECT r.run_id, r.rollout_id, r.prompt_id, p.dataset, i.imported_verifier, i.imported_status,
+           v.verifier, v.verifier_version, v.verified_status,
+           (i.imported_status = 'correct') <> (v.verified_status = 'correct') AS disagree
+    FROM rollouts r
+    JOIN imported i USING (rollout_id)
+    JOIN verified v USING (rollout_id)
+    LEFT JOIN prompts p USING (prompt_id)
+    WHERE r.stage = 'import'
 """

@@ -5,6 +5,9 @@ with keys `problem`, `answer` and `metadata` (a dict), so a manifest's `source.g
 Registry: `TASKS` maps a task name to its generator as a lazy "module:attr".
 """
 
+from r1harness.errors import ConfigError
+from r1harness.resolve import resolve
+
 TASKS: dict[str, str] = {
     "arithmetic": "r1harness.tasks.arithmetic:generate",
     "countdown": "r1harness.tasks.countdown:generate",
@@ -13,11 +16,6 @@ TASKS: dict[str, str] = {
 
 def get_task(name: str):
     """The generator function of a registered task."""
-    import importlib
-
-    from r1harness.errors import ConfigError
-
     if name not in TASKS:
         raise ConfigError(f"unknown task {name!r}; tasks are {sorted(TASKS)}")
-    module, attr = TASKS[name].split(":")
-    return getattr(importlib.import_module(module), attr)
+    return resolve(TASKS[name], what=f"task {name!r}")

@@ -6,7 +6,6 @@ Difficulty: `digits` (operand length), `ops` (any of + - *), `terms` (numbers pe
 from __future__ import annotations
 
 import random
-import re
 
 from r1harness.errors import ConfigError
 
@@ -123,33 +122,3 @@ def _check(n, digits, ops, terms, min_digits):
     bad = [o for o in ops if o not in OPS]
     if bad or not ops:
         raise ConfigError(f"arithmetic: ops must be a non-empty subset of {OPS}, got {list(ops)}")
-
-
-FINAL_NUMBER_VERSION = "1"
-_INT = re.compile(r"-?\d+")
-
-
-def verify_final_number_batch(completions: list[str], references: list[dict], **_options) -> list:
-    """Format-blind skill probe: is the LAST integer in the completion the gold answer?
-
-    R1-Zero's accuracy reward needs the answer in `<answer>` tags, so it rises with format adoption alone.
-    This measures whether the arithmetic itself got better (verifier name "final_number")."""
-    from r1harness.verify.verdict import Verdict
-
-    out = []
-    for text, ref in zip(completions, references, strict=True):
-        numbers = _INT.findall(text or "")
-        if not numbers:
-            out.append(Verdict("unparseable", 0.0, "final_number", FINAL_NUMBER_VERSION, reason="no integer"))
-            continue
-        ok = ref.get("answer") is not None and numbers[-1] == str(ref["answer"]).strip()
-        out.append(
-            Verdict(
-                "correct" if ok else "wrong",
-                1.0 if ok else 0.0,
-                "final_number",
-                FINAL_NUMBER_VERSION,
-                extracted=numbers[-1],
-            )
-        )
-    return out

@@ -22,7 +22,7 @@ import random
 
 from r1harness.errors import ConfigError
 from r1harness.tasks import arithmetic, countdown
-from r1harness.train.templates import render
+from r1harness.templates import render_text
 
 LAYOUTS = ("spaced", "aligned")
 
@@ -32,7 +32,7 @@ def pretraining_corpus(
     seed: int = 0,
     *,
     format_share: float = 0.05,
-    template: str = "r1zero",
+    template: str = "r1-zero@1",
     tasks: dict[str, dict] | None = None,
     exclude_problems: set[str] | frozenset = frozenset(),
     layout: str = "spaced",
@@ -82,7 +82,7 @@ def _one_pass(n, seed, *, format_share, template, tasks, exclude_problems, layou
     return docs[:n]
 
 
-def document(row: dict, *, formatted: bool, template: str = "r1zero", layout: str = "spaced") -> str:
+def document(row: dict, *, formatted: bool, template: str = "r1-zero@1", layout: str = "spaced") -> str:
     """One training document: the rendered prompt followed by a worked answer (plain or R1 format)."""
     steps = row["metadata"].get("solution", "")
     if "target" in row["metadata"]:  # countdown: the answer is the equation itself
@@ -100,4 +100,4 @@ def document(row: dict, *, formatted: bool, template: str = "r1zero", layout: st
         body = f" <think> {steps} </think> <answer> {answer} </answer>"
     else:
         body = f" {steps} The answer is {answer}."
-    return render(template, row["problem"]) + body
+    return render_text(template, row["problem"]) + body

@@ -1,4 +1,4 @@
-"""Training around TRL: tiny-model kit, GRPO and SFT over the store, the R1-Zero miniature. See DESIGN.md §3.
+"""Training around TRL: tiny-model kit, GRPO and SFT over the store, the R1-Zero miniature.
 
     from r1harness.train.tiny_model import init_tiny_model
     from r1harness.train.grpo import run_grpo          # GRPORunConfig in r1harness.train.config

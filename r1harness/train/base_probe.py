@@ -26,10 +26,10 @@ def probe_base(
     format-blind accuracy (last integer) over `rows` (prompts rows with "problem" and "answer")."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from r1harness.tasks.arithmetic import verify_final_number_batch
+    from r1harness.templates import render_text
     from r1harness.train.evaluate import generate_texts
-    from r1harness.train.templates import render
     from r1harness.verify.batch import format_batch
+    from r1harness.verify.final_number import verify_final_number_batch
     from r1harness.verify.math import verify_math_batch
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
@@ -39,7 +39,7 @@ def probe_base(
     for mode, prefix in (("unprompted", ""), ("forced_format", opener)):
         completions = []
         for i in range(0, len(rows), batch_size):
-            prompts = [render(template, r["problem"]) + prefix for r in rows[i : i + batch_size]]
+            prompts = [render_text(template, r["problem"]) + prefix for r in rows[i : i + batch_size]]
             completions += [prefix + t for t in generate_texts(model, tokenizer, prompts, greedy, 1)[0]]
         result[mode] = {
             "format": _mean(format_batch(completions, rows)),

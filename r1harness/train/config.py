@@ -1,7 +1,8 @@
 """Training configs: frozen dataclasses with YAML overlays (defaults < YAML < CLI).
 
-Unknown keys raise `ConfigError` naming the key and listing the valid ones. TRL's own options pass through
-under `trl:` unmirrored; they are checked against `GRPOConfig` / `SFTConfig` fields when the trainer is built.
+Unknown keys raise `ConfigError` naming the key, the closest valid one and the list (r1harness/configs.py).
+TRL's own options pass through under `trl:` unmirrored; they are checked against `GRPOConfig` / `SFTConfig`
+fields when the trainer is built.
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from r1harness.configs import apply_overrides, build, field_names, suggestions
 from r1harness.errors import ConfigError
+from r1harness.templates import text_template
+from r1harness.yaml_files import read_yaml_mapping
 
-# TRL options that make CPU training 2.4x faster (STACK.md); applied unless the config says otherwise.
+# TRL options that make CPU training 2.4x faster (0.154 vs 0.369 s/step, batch 64, a 1M-parameter model);
+# applied unless the config says otherwise.
 CPU_TRL_DEFAULTS = {"bf16": False, "activation_checkpointing": False, "use_cpu": True}
 
 
@@ -66,7 +71,7 @@ class GRPORunConfig:
     split: str | None = None
     where: str | None = None  # extra SQL filter over prompts, e.g. "domain = 'math'"
     max_prompts: int | None = None
-    template: str = "r1zero"
+    template: str = "r1-zero@1"  # a raw-text template of r1harness/templates.py
     rewards: tuple[RewardSpec, ...] = DEFAULT_REWARDS
     eval: EvalSpec = EvalSpec()
     output_dir: str = "runs/grpo"
@@ -86,6 +91,7 @@ class GRPORunConfig:
         names = [r.name for r in self.rewards]
         if len(set(names)) != len(names):
             raise ConfigError(f"reward names must be unique, got {names}")
+        text_template(self.template)  # an unknown or chat template fails here, before any training
 
 
 @dataclass(frozen=True)
@@ -115,27 +121,17 @@ NESTED = {"rewards": RewardSpec, "eval": EvalSpec}
 
 def from_dict(cls, data: dict, *, where: str = "config"):
     """Build a config dataclass from a plain dict, rejecting unknown keys with the list of valid ones."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
-    valid = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - valid)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys are {sorted(valid)}")
-    kwargs = {}
-    for key, value in data.items():
-        if key == "rewards" and value is not None:
-            kwargs[key] = tuple(
-                v if isinstance(v, RewardSpec) else from_dict(RewardSpec, v, where=f"{where}.rewards")
-                for v in value
-            )
-        elif key == "eval" and isinstance(value, dict):
-            kwargs[key] = from_dict(EvalSpec, value, where=f"{where}.eval")
-        else:
-            kwargs[key] = value
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+    return build(cls, data, where, convert={"rewards": _rewards, "eval": _eval})
+
+
+def _rewards(value: Any, where: str):
+    if value is None:
+        return value
+    return tuple(v if isinstance(v, RewardSpec) else from_dict(RewardSpec, v, where=where) for v in value)
+
+
+def _eval(value: Any, where: str):
+    return from_dict(EvalSpec, value, where=where) if isinstance(value, dict) else value
 
 
 def to_dict(config) -> dict:
@@ -147,52 +143,23 @@ def load_config(cls, path: str | Path | None = None, overrides: dict | None = No
     data: dict[str, Any] = {}
     if path is not None:
         data = read_yaml(path)
-    for key, value in (overrides or {}).items():
-        _set_dotted(data, key, value)
+    apply_overrides(data, overrides)
     return from_dict(cls, data, where=str(path) if path else "config")
 
 
 def read_yaml(path: str | Path) -> dict:
-    from r1harness.yaml_files import read_yaml_mapping
-
-    p = Path(path)
-    if not p.exists():
-        raise ConfigError(f"config file {p} does not exist")
-    return read_yaml_mapping(p, "a config")
-
-
-def parse_overrides(pairs: list[str] | None) -> dict:
-    """`--option key=value` pairs; values are parsed as YAML scalars (1e-5, true, [1, 2], null)."""
-    from r1harness.yaml_files import load_yaml_text
-
-    out = {}
-    for pair in pairs or []:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--option expects KEY=VALUE, got {pair!r}")
-        out[key.strip()] = load_yaml_text(raw)
-    return out
-
-
-def _set_dotted(data: dict, key: str, value: Any) -> None:
-    parts = key.split(".")
-    node = data
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-        if not isinstance(node, dict):
-            raise ConfigError(f"cannot set {key}: {part} is not a mapping")
-    node[parts[-1]] = value
+    return read_yaml_mapping(Path(path), "a config")
 
 
 def trl_args(config_cls, options: dict, *, output_dir: str, seed: int, where: str = "trl"):
     """Build a TRL config (GRPOConfig/SFTConfig) from pass-through options, CPU defaults applied."""
     import torch
 
-    valid = {f.name for f in dataclasses.fields(config_cls)}
+    valid = field_names(config_cls)
     unknown = sorted(set(options) - valid)
     if unknown:
         raise ConfigError(
-            f"{where}: unknown {config_cls.__name__} option(s) {unknown}; see "
+            f"{where}: unknown {config_cls.__name__} option(s) {unknown}{suggestions(unknown, valid)}; see "
             f"`help(trl.{config_cls.__name__})` for the valid ones"
         )
     merged = dict(CPU_TRL_DEFAULTS) if not torch.cuda.is_available() else {}

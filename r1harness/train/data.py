@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
+from r1harness.curate.sets import parse_ref
 from r1harness.errors import ConfigError
-from r1harness.train.templates import render
+from r1harness.templates import render_text
 
 PROMPT_COLUMNS = "prompt_id, problem, answer, tests, metadata, domain, verifier"
 
@@ -47,28 +48,16 @@ def grpo_dataset(rows: list[dict], template: str):
     """A `datasets.Dataset` with the rendered prompt plus the columns reward functions need."""
     from datasets import Dataset
 
-    cols = {"prompt": [render(template, r["problem"]) for r in rows]}
+    cols = {"prompt": [render_text(template, r["problem"]) for r in rows]}
     for key in ("prompt_id", "answer", "tests", "metadata", "domain", "verifier"):
         cols[key] = [r.get(key) for r in rows]
     return Dataset.from_dict(cols)
 
 
-def parse_set_ref(ref: str) -> tuple[str, int | None]:
-    """`NAME@vN` / `NAME@N` -> (NAME, N); `NAME` -> (NAME, None) meaning the newest ready version."""
-    name, sep, version = ref.partition("@")
-    if not name:
-        raise ConfigError(f"set reference {ref!r}: expected NAME@vN")
-    if not sep:
-        return name, None
-    try:
-        return name, int(version.lstrip("v"))
-    except ValueError:
-        raise ConfigError(f"set reference {ref!r}: version must be a number like @v2") from None
-
-
 def load_set(store, ref: str, *, limit: int | None = None) -> tuple[str, int, list[list[dict]]]:
     """The chat messages of a ready set; raises ConfigError naming what exists when it cannot."""
-    name, version = parse_set_ref(ref)
+    parsed = parse_ref(ref)
+    name, version = parsed.name, parsed.version
     sets = store.arrow(
         "SELECT name, version, status FROM sets WHERE name = $1 ORDER BY version", [name]
     ).to_pylist()

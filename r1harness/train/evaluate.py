@@ -1,14 +1,10 @@
 """Held-out evaluation during (and before) training: sample k completions per prompt, grade them with the
-run's reward components and write them to the store as `eval`-stage rollouts with their step, so SQL over
-the store reproduces accuracy-vs-step curves on prompts the policy never trained on."""
+run's reward components; store_log.EvalLog writes them to the store as `eval`-stage rollouts with their
+step, so SQL over the store reproduces accuracy-vs-step curves on prompts the policy never trained on."""
 
 from __future__ import annotations
 
-import datetime as dt
-
-from r1harness.store.ids import rollout_id
-from r1harness.train.store_log import metric_rows, reward_row, total_reward
-from r1harness.train.templates import render
+from r1harness.templates import render_text
 
 
 def evaluate_policy(
@@ -35,7 +31,7 @@ def evaluate_policy(
         for start in range(0, len(prompts), max(1, batch_size // k)):
             chunk = prompts[start : start + max(1, batch_size // k)]
             texts, ids, finished = generate_texts(
-                model, tokenizer, [render(template, p["problem"]) for p in chunk], decoding, k
+                model, tokenizer, [render_text(template, p["problem"]) for p in chunk], decoding, k
             )
             rows = [p for p in chunk for _ in range(k)]
             verdicts = {c.spec.name: c.score(texts, _refs(rows)) for c in components}
@@ -97,69 +93,3 @@ def _refs(rows: list[dict]) -> list[dict]:
 
     cols = {c: [r.get(c) for r in rows] for c in REFERENCE_COLUMNS}
     return references(cols, len(rows))
-
-
-def write_eval(
-    store,
-    results: list[dict],
-    *,
-    run_id: str,
-    step: int,
-    model_name: str,
-    template: str,
-    seed: int,
-    weights: dict[str, float],
-    skip_existing: bool = True,
-) -> dict[str, float]:
-    """Append eval rollouts + rewards (idempotent ids) and per-step eval metrics; returns the metrics."""
-    now = dt.datetime.now(dt.UTC)
-    rollouts, rewards = [], []
-    for i, r in enumerate(results):
-        rid = rollout_id(
-            r["prompt"]["prompt_id"], model_name, template, r["sampling"], seed, i, run_id=run_id, step=step
-        )
-        rollouts.append(
-            {
-                "rollout_id": rid,
-                "prompt_id": r["prompt"]["prompt_id"],
-                "run_id": run_id,
-                "model": model_name,
-                "template": template,
-                "sampling": _json(r["sampling"]),
-                "seed": seed,
-                "sample_index": r["sample_index"],
-                "stage": "eval",
-                "step": step,
-                "prompt_text": render(template, r["prompt"]["problem"]),
-                "completion": r["text"],
-                "completion_tokens": len(r["tokens"]),
-                "finish_reason": "stop" if r["finished"] else "length",
-                "backend": "transformers",
-                "reward": total_reward(r["verdicts"], weights),
-                "created_at": now,
-            }
-        )
-        rewards += [reward_row(rid, run_id, v, now) for v in r["verdicts"].values()]
-    store.append("rollouts", rollouts, skip_existing=skip_existing)
-    store.append("rewards", rewards, skip_existing=skip_existing)
-    metrics = eval_metrics(results)
-    store.append("train_metrics", metric_rows(run_id, step, metrics), skip_existing=skip_existing)
-    return metrics
-
-
-def eval_metrics(results: list[dict]) -> dict[str, float]:
-    """Mean score per component and decoding (eval/<component>/<greedy|sampled>), plus mean length."""
-    sums: dict[str, list[float]] = {}
-    for r in results:
-        mode = "greedy" if r["sampling"].get("greedy") else "sampled"
-        for name, v in r["verdicts"].items():
-            if v.score is not None:
-                sums.setdefault(f"eval/{name}/{mode}", []).append(v.score)
-        sums.setdefault(f"eval/completion_tokens/{mode}", []).append(len(r["tokens"]))
-    return {k: sum(v) / len(v) for k, v in sums.items() if v}
-
-
-def _json(value) -> str:
-    from r1harness.store.ids import canonical_json
-
-    return canonical_json(value)

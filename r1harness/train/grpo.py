@@ -15,12 +15,19 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
+from r1harness.console import use_training_bar
 from r1harness.errors import ConfigError
-from r1harness.store.runs import finish_run, start_run
+from r1harness.store.runs import recorded_run
+from r1harness.train.checkpoints import (
+    AtomicCheckpointMixin,
+    model_dir_complete,
+    newest_complete_checkpoint,
+    save_final,
+)
 from r1harness.train.config import GRPORunConfig, to_dict, trl_args
 from r1harness.train.data import grpo_dataset, load_prompts
 from r1harness.train.rewards import build_reward_components
-from r1harness.train.store_log import RolloutRecorder, metric_rows
+from r1harness.train.store_log import RolloutRecorder
 
 log = logging.getLogger(__name__)
 RUN_FILE = "r1h_run.json"
@@ -30,7 +37,7 @@ def make_trainer_class():
     """GRPOTrainer with a hook that hands each scored generation batch to the recorder (lazy: imports trl)."""
     from trl import GRPOTrainer
 
-    class StoreGRPOTrainer(GRPOTrainer):
+    class StoreGRPOTrainer(AtomicCheckpointMixin, GRPOTrainer):
         r1h_recorder: RolloutRecorder | None = None
 
         def _generate_and_score_completions(self, inputs):
@@ -57,15 +64,13 @@ def metrics_callback(store, run_id: str, replay_until: int | None = None):
     Only steps a resumed run replays (<= replay_until) need the existence check: later ids are new."""
     from transformers import TrainerCallback
 
-    from r1harness.train.store_log import last_logged_step
+    from r1harness.train.store_log import MetricLog
 
-    replay = last_logged_step(store, run_id) if replay_until is None else replay_until
+    metrics = MetricLog(store, run_id, replay_until)
 
     class StoreMetricsCallback(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
-            rows = metric_rows(run_id, state.global_step, logs or {})
-            if rows:
-                store.append("train_metrics", rows, skip_existing=state.global_step <= replay)
+            metrics.write(state.global_step, logs or {})
 
     return StoreMetricsCallback()
 
@@ -74,20 +79,21 @@ def eval_callback(store, run_id: str, config: GRPORunConfig, components, tokeniz
     """Evaluates held-out prompts at step 0 (the starting model), every `eval.every` steps and at the end."""
     from transformers import TrainerCallback
 
-    from r1harness.train.evaluate import evaluate_policy, write_eval
+    from r1harness.train.evaluate import evaluate_policy
+    from r1harness.train.store_log import EvalLog
 
     spec = config.eval
     prompts = load_prompts(store, dataset=spec.dataset, split=spec.split, limit=spec.max_prompts)
     weights = {r.name: r.weight for r in config.rewards}
-    done: set[int] = set(
-        store.arrow("SELECT DISTINCT step FROM rollouts WHERE run_id = $1 AND stage = 'eval'", [run_id])
-        .column("step")
-        .to_pylist()
-    )
+    steps = EvalLog(store, run_id, config.model, config.template, config.seed, weights)
 
     class StoreEvalCallback(TrainerCallback):
         def _run(self, model, step):
-            if step in done:
+            if step in steps.complete:
+                return
+            if step in steps.partial:  # cut short by a kill: finish it from its stored rollouts
+                metrics = steps.complete_step(step, components)
+                log.info("eval step %d completed: %s", step, {k: round(v, 3) for k, v in metrics.items()})
                 return
             results = evaluate_policy(
                 model,
@@ -101,22 +107,14 @@ def eval_callback(store, run_id: str, config: GRPORunConfig, components, tokeniz
                 greedy=spec.greedy,
                 max_new_tokens=max_new_tokens,
             )
-            metrics = write_eval(
-                store,
-                results,
-                run_id=run_id,
-                step=step,
-                model_name=config.model,
-                template=config.template,
-                seed=config.seed,
-                weights=weights,
-                skip_existing=bool(done) and step <= max(done),
-            )
-            done.add(step)
+            metrics = steps.record(step, results)
             log.info("eval step %d: %s", step, {k: round(v, 3) for k, v in metrics.items()})
 
         def on_train_begin(self, args, state, control, model=None, **kwargs):
-            self._run(model, state.global_step)
+            for step in sorted(steps.partial):  # a resumed run first finishes steps a kill cut short
+                self._run(model, step)
+            if state.global_step == 0:  # the starting model; a resumed run's step was evaluated on schedule
+                self._run(model, 0)
 
         def on_step_end(self, args, state, control, model=None, **kwargs):
             if state.global_step % spec.every == 0 or state.global_step == state.max_steps:
@@ -143,15 +141,10 @@ def run_grpo(store, config: GRPORunConfig, *, resume: bool = False, callbacks=()
     rows = load_prompts(
         store, dataset=config.dataset, split=config.split, where=config.where, limit=config.max_prompts
     )
-    run_id = start_run(
-        store,
-        "grpo",
-        name=config.run_name,
-        run_id=run_id,
-        config={**to_dict(config), "resolved_trl": args.to_dict(), "n_prompts": len(rows)},
-    )
-    _write_run_file(out_dir, run_id, config)
-    try:
+    run_config = {**to_dict(config), "resolved_trl": args.to_dict(), "n_prompts": len(rows)}
+    with recorded_run(store, "grpo", name=config.run_name, run_id=run_id, config=run_config) as run:
+        run_id = run.run_id
+        _write_run_file(out_dir, run_id, config)
         tokenizer = AutoTokenizer.from_pretrained(config.model)
         model = AutoModelForCausalLM.from_pretrained(config.model)
         sampling = {
@@ -187,26 +180,25 @@ def run_grpo(store, config: GRPORunConfig, *, resume: bool = False, callbacks=()
             callbacks=cbs,
         )
         trainer.r1h_recorder = recorder
+        use_training_bar(trainer, config.run_name or "grpo")
         if checkpoint and _checkpoint_step(checkpoint) >= args.max_steps > 0:
-            # Already done (final/ was saved then): HF's loop would run one extra step if resumed here.
+            # Training is done: HF's loop would run one extra step if resumed here. final/ may be missing
+            # if the kill came while it was being saved; then it is saved from the last checkpoint.
             trainer.state.global_step = _checkpoint_step(checkpoint)
+            if not model_dir_complete(out_dir / "final"):
+                done = AutoModelForCausalLM.from_pretrained(checkpoint)
+                save_final(done.save_pretrained, tokenizer, out_dir / "final")
         else:
             trainer.train(resume_from_checkpoint=checkpoint)
-            trainer.save_model(str(out_dir / "final"))
-            tokenizer.save_pretrained(str(out_dir / "final"))
-    except BaseException as exc:
-        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-        finish_run(store, run_id, status=status, error=f"{type(exc).__name__}: {exc}"[:2000])
-        raise
-    summary = {
-        "run_id": run_id,
-        "steps": trainer.state.global_step,
-        "rollouts_written": recorder.written_rollouts,
-        "infra_failures": recorder.infra_failures,
-        "output_dir": str(out_dir),
-        "resumed_from": checkpoint,
-    }
-    finish_run(store, run_id, status="finished", summary=summary)
+            save_final(trainer.save_model, tokenizer, out_dir / "final")
+        run.summary = summary = {
+            "run_id": run_id,
+            "steps": trainer.state.global_step,
+            "rollouts_written": recorder.written_rollouts,
+            "infra_failures": recorder.infra_failures,
+            "output_dir": str(out_dir),
+            "resumed_from": checkpoint,
+        }
     return summary
 
 
@@ -230,8 +222,7 @@ def _resume_point(out_dir: Path) -> tuple[str | None, str | None]:
     if not run_file.exists():
         raise ConfigError(f"--resume: {out_dir} has no {RUN_FILE}; start a new run without --resume")
     run_id = json.loads(run_file.read_text())["run_id"]
-    ckpts = sorted(out_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
-    return run_id, (str(ckpts[-1]) if ckpts else None)
+    return run_id, newest_complete_checkpoint(out_dir)
 
 
 def _checkpoint_step(checkpoint: str) -> int:

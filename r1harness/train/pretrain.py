@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from r1harness.console import use_training_bar
 from r1harness.train.config import trl_args
 
 
@@ -48,6 +49,7 @@ def pretrain(
     trainer = SFTTrainer(
         model=model, args=args, train_dataset=Dataset.from_dict({"text": corpus}), processing_class=tokenizer
     )
+    use_training_bar(trainer, "pretrain")
     trainer.train()
     trainer.save_model(str(out_dir))
     tokenizer.save_pretrained(str(out_dir))

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from r1harness.store.runs import finish_run, start_run
+from r1harness.console import use_training_bar
+from r1harness.store.runs import recorded_run
+from r1harness.train.checkpoints import AtomicCheckpointMixin, save_final
 from r1harness.train.config import SFTRunConfig, to_dict, trl_args
 from r1harness.train.data import load_set
 
@@ -17,7 +19,7 @@ def run_sft(store, config: SFTRunConfig, *, callbacks=()) -> dict:
     """Train on the set; returns a summary with the first/last logged training loss."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig
 
     from datasets import Dataset
 
@@ -28,50 +30,50 @@ def run_sft(store, config: SFTRunConfig, *, callbacks=()) -> dict:
     if config.completion_only:
         options.setdefault("assistant_only_loss", True)
     args = trl_args(SFTConfig, options, output_dir=config.output_dir, seed=config.seed, where="sft trl")
-    run_id = start_run(
-        store,
-        "sft",
-        name=config.run_name,
-        config={
-            **to_dict(config),
-            "set_name": name,
-            "set_version": version,
-            "n_samples": len(conversations),
-            "resolved_trl": args.to_dict(),
-        },
-    )
+    run_config = {
+        **to_dict(config),
+        "set_name": name,
+        "set_version": version,
+        "n_samples": len(conversations),
+        "resolved_trl": args.to_dict(),
+    }
     losses = _LossLog()
-    try:
+    with recorded_run(store, "sft", name=config.run_name, config=run_config) as run:
+        run_id = run.run_id
         tokenizer = AutoTokenizer.from_pretrained(config.model)
         model = AutoModelForCausalLM.from_pretrained(config.model)
         from r1harness.train.grpo import metrics_callback
 
-        trainer = SFTTrainer(
+        trainer = make_sft_trainer_class()(
             model=model,
             args=args,
             processing_class=tokenizer,
             train_dataset=Dataset.from_dict({"messages": conversations}),
             callbacks=[metrics_callback(store, run_id), losses.callback(), *callbacks],
         )
+        use_training_bar(trainer, config.run_name or "sft")
         trainer.train()
-        out = Path(config.output_dir)
-        trainer.save_model(str(out))
-        tokenizer.save_pretrained(str(out))
-    except BaseException as exc:
-        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-        finish_run(store, run_id, status=status, error=f"{type(exc).__name__}: {exc}"[:2000])
-        raise
-    summary = {
-        "run_id": run_id,
-        "set": f"{name}@v{version}",
-        "n_samples": len(conversations),
-        "steps": trainer.state.global_step,
-        "first_loss": losses.first,
-        "last_loss": losses.last,
-        "output_dir": str(config.output_dir),
-    }
-    finish_run(store, run_id, status="finished", summary=summary)
+        save_final(trainer.save_model, tokenizer, Path(config.output_dir))
+        run.summary = summary = {
+            "run_id": run_id,
+            "set": f"{name}@v{version}",
+            "n_samples": len(conversations),
+            "steps": trainer.state.global_step,
+            "first_loss": losses.first,
+            "last_loss": losses.last,
+            "output_dir": str(config.output_dir),
+        }
     return summary
+
+
+def make_sft_trainer_class():
+    """SFTTrainer whose checkpoints (if a config asks for them) are written atomically (imports trl)."""
+    from trl import SFTTrainer
+
+    class AtomicSFTTrainer(AtomicCheckpointMixin, SFTTrainer):
+        pass
+
+    return AtomicSFTTrainer
 
 
 class _LossLog:

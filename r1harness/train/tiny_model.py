@@ -4,7 +4,7 @@ Nothing is downloaded: the tokenizer is trained on a corpus (by default the synt
 and the model is randomly initialised from a Qwen2 or Llama config, then both are saved with
 `save_pretrained`, so `AutoTokenizer/AutoModelForCausalLM.from_pretrained(dir)` load them like any hub model.
 
-Tokenizer choices (see STACK.md): digits are split one per token (arithmetic is learnable), and
+Tokenizer choices: digits are split one per token (arithmetic is learnable), and
 `<think>`, `</think>`, `<answer>`, `</answer>` are added as NON-special tokens, because TRL decodes
 completions with `skip_special_tokens=True` and special ones would vanish before the rewards see them.
 """

@@ -1,4 +1,4 @@
-"""Verifiers: pure functions from (completion, reference) to a `Verdict`. See DESIGN.md §3.
+"""Verifiers: pure functions from (completion, reference) to a `Verdict`.
 
 Modules (imported lazily; `import r1harness.verify` pulls in nothing heavy):
   verdict      the Verdict every verifier returns (infrastructure failures are never "wrong")
@@ -10,8 +10,11 @@ Modules (imported lazily; `import r1harness.verify` pulls in nothing heavy):
   language     language consistency (share of CoT words in the target language)
   readability  rejection-sampling filters: mixed language, long paragraph, code in CoT, truncation, repetition
   batch        registry adapters with the uniform batch signature
-  registry     VERIFIERS name -> "module:attr", get_verifier, verifier_version, stored_name
-  grading      grade a JSONL file (`r1h grade`); store_verify: rollouts -> rewards (`r1h verify`)
+  registry     VERIFIERS name -> "module:attr", get_verifier, declared identity (stored name, version)
+  reference    verifier_reference: the one shape of the reference every verifier receives
+  grading      grade a JSONL file (`r1h grade`)
+Nothing here touches the store: rollouts -> rewards rows (`r1h verify`, evaluation, GRPO) is
+r1harness.scoring.
 """
 
 from r1harness.verify.verdict import STATUSES, Verdict

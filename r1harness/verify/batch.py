@@ -1,8 +1,8 @@
 """Batch adapters with the registry's uniform signature `fn(completions, references, **options)`.
 
-`references` are `prompts` rows as dicts (answer, tests, metadata, domain, ...) plus an optional
-"finish_reason" from the rollout. Each adapter carries `version` and `stored_name(options)` so `r1h verify`
-knows, before running, which `rewards` rows (verifier, version) it would write and can skip those that exist.
+`references` are built by r1harness.verify.reference (metadata a dict, tests decoded, plus the rollout's
+"finish_reason"). Each adapter carries `version` and `stored_name(options)` so r1harness.scoring knows,
+before running, which `rewards` rows (verifier, version) it would write and can skip those that exist.
 """
 
 from __future__ import annotations

@@ -25,8 +25,18 @@ VERIFY_OPTIONS = {
     "strict": True,
     "allow_set_relation_comp": True,
 }
-_TEXT_WRAPPERS = re.compile(r"\\(?:text|textbf|mathrm|mbox|operatorname)\{[^{}]*\}|\\[a-zA-Z]+")
+# LaTeX that is not prose: \text{...}-style wrappers, environment names (`\begin{pmatrix}`: "pmatrix" and
+# "end" are not words of a sentence) and any other command name.
+_TEXT_WRAPPERS = re.compile(
+    r"\\(?:text|textbf|mathrm|mbox|operatorname)\{[^{}]*\}|\\(?:begin|end)\s*\{[^{}]*\}|\\[a-zA-Z]+"
+)
 _WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
+
+
+# Python refuses to parse longer integers (sys.get_int_max_str_digits); math-verify then quietly keeps part of
+# the number (`1e` + 5000 nines parsed as 1), which could grade a garbage answer correct.
+_MAX_DIGITS = 4300
+_TOO_LONG = re.compile(rf"\d{{{_MAX_DIGITS + 1}}}")
 
 
 def is_prose(answer: str) -> bool:
@@ -49,6 +59,11 @@ def parse_gold(gold: str) -> tuple:
 def compare(pair: tuple[str, str]) -> tuple[str, str]:
     """(normalised prediction, normalised gold) -> (status, reason) with status correct|wrong|unparseable."""
     pred, gold = pair
+    if _TOO_LONG.search(pred):
+        return (
+            "unparseable",
+            f"a number with over {_MAX_DIGITS} digits (math-verify would drop digits from it)",
+        )
     gold_parsed = list(parse_gold(gold))
     pred_parsed = _parse(pred)
     if not gold_parsed:  # gold not understood by math-verify (free text): exact string match is the rule
@@ -57,8 +72,24 @@ def compare(pair: tuple[str, str]) -> tuple[str, str]:
     if not pred_parsed:
         return "unparseable", "math-verify could not parse the extracted answer"
     if verify(gold_parsed, pred_parsed, timeout_seconds=None, **VERIFY_OPTIONS):
+        if _set_against_sequence(gold_parsed[0], pred_parsed[0]):
+            return "wrong", "a set of values is not an interval or an ordered tuple"
         return "correct", "equivalent to gold"
     return "wrong", "not equivalent to gold"
+
+
+def _set_against_sequence(gold, pred) -> bool:
+    """Strict mode's rule that a set never matches a tuple: math-verify reads `(1, 2)` as an interval or a
+    point and still accepts `\\{1, 2\\}` for it."""
+    from sympy import FiniteSet, Interval, Tuple
+    from sympy.core.relational import Relational
+
+    def kind(obj):
+        if isinstance(obj, FiniteSet) and len(obj) > 1:  # a list of assignments names its values: not a set
+            return None if any(isinstance(e, Relational) for e in obj.args) else "set"
+        return "sequence" if isinstance(obj, (Interval, Tuple)) else None
+
+    return {kind(gold), kind(pred)} == {"set", "sequence"}
 
 
 def _squash(s: str) -> str:

@@ -13,19 +13,18 @@ one spare is kept warm, so later replacements are ready at once.
 from __future__ import annotations
 
 import collections
-import importlib
 import os
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_connections
 from typing import Any
 
 from r1harness.errors import VerifierError
+from r1harness.resolve import resolve
 
 OK, TIMEOUT, ERROR = "ok", "timeout", "error"
 READY = -1  # message index a worker sends once its task module is imported
@@ -38,14 +37,10 @@ class Outcome:
     value: Any = None  # the function's result when ok, else a short reason
 
 
-def _resolve(path: str) -> Callable:
-    module, attr = path.split(":")
-    return getattr(importlib.import_module(module), attr)
-
-
 def _worker_main(fn_path: str, read_fd: int, write_fd: int) -> None:
     inbox, outbox = Connection(read_fd, writable=False), Connection(write_fd, readable=False)
-    fn = _resolve(fn_path)  # import before the first item: a spare worker warms up while idle
+    # Import before the first item: a spare worker warms up while idle.
+    fn = resolve(fn_path, what="worker function", error=VerifierError)
     warm_up = getattr(sys.modules[fn.__module__], "warm_up", None)
     if warm_up is not None:  # one-off lazy imports must not eat the first item's deadline
         warm_up()

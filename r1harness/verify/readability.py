@@ -10,8 +10,9 @@ curation can filter in SQL with its own cut-off, e.g.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
+from r1harness.configs import check_keys, field_names
 from r1harness.errors import ConfigError
 from r1harness.verify.extract import extract_answer, split_think, think_is_closed
 from r1harness.verify.language import TARGETS, word_counts
@@ -45,10 +46,7 @@ class ReadabilityThresholds:
 
     @classmethod
     def from_options(cls, options: dict) -> ReadabilityThresholds:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise ConfigError(f"unknown readability thresholds {unknown}; known: {sorted(known)}")
+        check_keys(options, field_names(cls), "", noun="readability thresholds", label="known:")
         return cls(**options)
 
 

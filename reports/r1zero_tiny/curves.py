@@ -14,8 +14,8 @@ from pathlib import Path
 
 import polars as pl
 
+from r1harness.pipeline.miniature import curve_sql
 from r1harness.store import Store
-from r1harness.train.miniature import curve_sql
 
 TRAIN_SQL = """
     SELECT s.run_id, s.step, s.accuracy, s.mean_completion_tokens, s.mean_reward, f.format

@@ -9,7 +9,7 @@ R1H=${R1H:-.venv/bin/r1h}
 mkdir -p "$W"
 for s in 0 1 2; do
   /usr/bin/time -v "$R1H" train r1zero-tiny --store "$W/store" --seeds $s --out "$W/runs" \
-      -o pretrain_threads=1 -o grpo.threads=1 > "$W/seed$s.log" 2>&1 &
+      --set threads=1 > "$W/seed$s.log" 2>&1 &
 done
 wait
 ${PY:-.venv/bin/python} reports/r1zero_tiny/curves.py --out reports/r1zero_tiny "v3=$W/store"

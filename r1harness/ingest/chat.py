@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from r1harness.errors import IngestError
+from r1harness.ingest.readers import read_records
 from r1harness.store.ids import canonical_json, prompt_id, rollout_id
-from r1harness.store.runs import finish_run, start_run
+from r1harness.store.runs import recorded_run
 
 ROLES = ("system", "user", "assistant", "tool")
 
@@ -114,25 +115,15 @@ def import_chat(
     field: str = "messages",
     split: str | None = None,
 ) -> ChatImportSummary:
-    from r1harness.ingest.readers import read_records
-
     records, locations = read_records(source, split=split)
     model = model or f"import:{dataset}"
-    run_id = start_run(
-        store,
-        "ingest-chat",
-        name=dataset,
-        config={"source": source, "dataset": dataset, "model": model, "field": field},
-    )
-    try:
+    config = {"source": source, "dataset": dataset, "model": model, "field": field}
+    with recorded_run(store, "ingest-chat", name=dataset, config=config) as run:
         prompts, rollouts = chat_rows(
-            records, locations, dataset=dataset, source=source, model=model, run_id=run_id, field=field
+            records, locations, dataset=dataset, source=source, model=model, run_id=run.run_id, field=field
         )
         p = store.append("prompts", prompts)
         r = store.append("rollouts", rollouts)
-    except BaseException as exc:
-        finish_run(store, run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
-        raise
-    summary = ChatImportSummary(dataset, len(records), p.written, r.written, run_id)
-    finish_run(store, run_id, summary=summary.__dict__)
+        summary = ChatImportSummary(dataset, len(records), p.written, r.written, run.run_id)
+        run.summary = dict(summary.__dict__)
     return summary

@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt scripts/install-system-deps.s
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH)
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,ray]'
 	bash scripts/install-system-deps.sh
 	touch $@
 

@@ -74,13 +74,13 @@ def library_output_to(
     show = warnings.showwarning
     warnings.showwarning = _warning_to_log
     bars = _progress_bars_off() if not verbose else contextlib.nullcontext()
-    shown = _settings["training_bars"]
+    bars_before = _settings["training_bars"]
     _settings["training_bars"] = training_bars
     try:
         with bars:
             yield path
     finally:
-        _settings["training_bars"] = shown
+        _settings["training_bars"] = bars_before
         warnings.showwarning = show
         for logger, handlers, propagate, level in saved:
             logger.handlers, logger.propagate = handlers, propagate

@@ -4,6 +4,7 @@ writes its report beside its store, never over a clone's committed reports/<name
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
@@ -87,6 +88,33 @@ def test_verbose_shows_the_library_output_on_the_console_too(tmp_path, capfd):
     assert "(shown here too)" in err
 
 
+def test_train_sft_prints_its_result_on_stdout_and_one_bar_on_stderr(tmp_path, capfd):
+    from r1harness.store import Store
+
+    model, out_dir = tmp_path / "tiny", tmp_path / "sft"
+    assert (
+        main(["model", "init", "--out", str(model), "--layers", "1", "--hidden", "32", "--heads", "2"]) == 0
+    )
+    store = Store.open(tmp_path / "store")
+    msgs = [{"role": "user", "content": "What is 1 + 1?"}, {"role": "assistant", "content": "2"}]
+    rows = [
+        {"sample_id": f"s{i}", "set_name": "cold", "set_version": 1, "messages": json.dumps(msgs)}
+        for i in range(4)
+    ]
+    store.append("sft_samples", rows)
+    store.catalog_insert("sets", [{"name": "cold", "version": 1, "status": "ready", "n_samples": 4}])
+    capfd.readouterr()
+    argv = ["train", "sft", "cold@v1", "--store", str(tmp_path / "store"), "--model", str(model)]
+    assert main([*argv, "--out", str(out_dir), "--max-steps", "2"]) == 0
+    out, err = capfd.readouterr()
+    assert json.loads(out)["steps"] == 2  # stdout: the summary, and nothing else
+    assert not RAW_DICT.search(err) and not [bar for bar in LIBRARY_BARS if bar in err], err
+    assert re.search(r"sft: 100%.*2/2.*loss=", err)
+    assert len(err.strip().split("\n")) <= 3, err  # where the log is, and the bar
+    assert re.search(r'sft step 2: \{"loss"', (tmp_path / "sft.r1h.log").read_text())
+    assert not (out_dir / "r1h.log").exists()  # the model folder holds the model only
+
+
 def test_demo_writes_its_report_beside_the_store_not_over_committed_reports(tmp_path, capfd, monkeypatch):
     """A clone with a committed reports/tiny: `r1h demo` (a config named tiny) leaves it as it was."""
     committed = tmp_path / "clone" / "reports" / "tiny"
@@ -162,3 +190,12 @@ def test_importing_the_console_sets_nothing_up():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.split() == ["True", "True", "False"]
+
+
+def test_a_finished_stage_line_carries_its_key_figures():
+    from r1harness.pipeline.runner import _figures
+
+    assert _figures({"model": "m", "steps": 2, "rollouts_written": 16}) == "model=m, steps=2, rollouts=16"
+    assert _figures({"set": "s@v1", "first_loss": 5.8312, "last_loss": 0.51}) == "set=s@v1, loss 5.83 -> 0.51"
+    results = {"base": {"heldout": {"pass@1": 0.08, "cons@8": 0.1}}, "r1zero": {"heldout": {"pass@1": 0.46}}}
+    assert _figures({"results": results}) == "pass@1 heldout: base=0.080 r1zero=0.460"

@@ -43,10 +43,11 @@ def register(sub) -> None:
     p.add_argument("--from", dest="from_path", metavar="FILE", help="with one --manifest: read this file")
     p.add_argument(
         "--on-conflict",
-        choices=("error", "first", "last"),
+        choices=("error", "first", "last", "correct"),
         default="error",
         help="one problem with two different answers in the input: error (default), keep the first or the "
-        "last; against the store, 'first' keeps the stored answer",
+        "last; against the store, 'first' keeps the stored answer and 'correct' records the new one as the "
+        "prompt's next gold version, with lineage (then `r1h verify --reverify` re-grades its rollouts)",
     )
     add_format_args(p, json_alias="jsonl")
     add_store_arg(p)

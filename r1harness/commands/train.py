@@ -113,7 +113,8 @@ def run_sft_cmd(args) -> int:
     if args.max_steps is not None:
         overrides["trl.max_steps"] = args.max_steps
     config = load_config(SFTRunConfig, args.config, overrides)
-    with library_output_to(Path(config.output_dir) / "r1h.log"):
+    out = Path(config.output_dir)  # the model folder, replaced whole at the end: the log goes beside it
+    with library_output_to(out.with_name(out.name + ".r1h.log")):
         summary = run_sft(open_store(args), config)
     print(json.dumps(summary, default=str))
     return 0

@@ -300,8 +300,14 @@ def generate_on_ray(
 ) -> dict[str, Any]:
     """Generate n rollouts for each prompt that `prompts_where` (over prompts p) selects, on Ray actors
     that each load `backend` ({name, model, options}) once and reuse it for every chunk."""
+    from r1harness.executors.checks import executor_problems
     from r1harness.executors.workers import GenerateWorker
 
+    problems = executor_problems(
+        config, backend["name"], backend.get("options", {}), sampling.get("max_tokens")
+    )
+    if problems:
+        raise ConfigError("; ".join(problems))
     ray = start(store, config)
     query = f"SELECT p.prompt_id FROM prompts p WHERE ({prompts_where})"
     total = int(store.sql(f"SELECT count(*) AS n FROM ({query})", params or [])["n"][0])

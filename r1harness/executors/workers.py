@@ -45,14 +45,20 @@ class VerifyWorker:
 
 
 class GenerateWorker:
-    """Loads the backend once (one model per actor) and generates the missing rollouts of each chunk."""
+    """Loads the backend once (one model per actor) and generates the missing rollouts of each chunk.
+    With vLLM an actor is one data-parallel replica: one engine on `tensor_parallel_size` GPUs."""
 
     def __init__(self, store_root: str, backend: dict):
         from r1harness.generate.backend import get_backend
         from r1harness.store import Store
 
+        options = dict(backend.get("options", {}))
+        if backend["name"] == "vllm" and options.get("tensor_parallel_size", 1) > 1:
+            # this actor holds the replica's GPUs (Ray set CUDA_VISIBLE_DEVICES): vLLM's shards run as
+            # its subprocesses there, rather than asking Ray for more GPUs than the cluster has
+            options.setdefault("distributed_executor_backend", "mp")
         self.store = Store.open(store_root, create=False)
-        self.backend = get_backend(backend["name"], backend["model"], **backend.get("options", {}))
+        self.backend = get_backend(backend["name"], backend["model"], **options)
 
     def ready(self) -> str:
         return self.backend.model

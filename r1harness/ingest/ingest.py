@@ -14,11 +14,12 @@ from r1harness.ingest.manifest import DOMAINS, Manifest, load_manifest
 from r1harness.ingest.normalize import NORMALIZERS, tests_json
 from r1harness.ingest.readers import read_records
 from r1harness.store import AppendResult
+from r1harness.store.golds import next_versions
 from r1harness.store.ids import prompt_id
 
 PROBLEM_CANDIDATES = ("problem", "question", "prompt", "input")
 # What to do when one problem comes with two different gold answers (tests, ...) in one input.
-ON_CONFLICT = ("error", "first", "last")
+ON_CONFLICT = ("error", "first", "last", "correct")
 DEFAULT_VERIFIER = {"math": "math", "science": "math", "code": "code", "general": None}
 
 
@@ -111,7 +112,7 @@ def _resolve_conflicts(rows: list[dict], locations: list[str], on_conflict: str)
         j = first.setdefault(row["prompt_id"], i)
         if j == i or all(rows[j][f] == row[f] for f in GOLD_FIELDS if f in row):
             continue
-        if on_conflict == "error":
+        if on_conflict in ("error", "correct"):  # 'correct' is against the store: the input must agree
             field = next(f for f in GOLD_FIELDS if f in row and rows[j][f] != row[f])
             raise IngestError(
                 f"{locations[i]}: the same problem as {locations[j]} with a different {field} "
@@ -188,11 +189,16 @@ class PreparedIngest:
         """Append the rows in one atomic batch, recorded as an `ingest` run."""
         from r1harness.store.runs import recorded_run
 
-        rows = _against_store(store, self.rows, self.on_conflict)
+        rows, corrections = _against_store(store, self.rows, self.on_conflict)
         with recorded_run(store, "ingest", name=self.dataset, config=self.run_config) as run:
             for row in rows:
                 row["run_id"] = run.run_id
             result = store.append("prompts", rows) if rows else AppendResult("prompts", 0, 0, 0)
+            if corrections:
+                for c in corrections:
+                    c["run_id"] = run.run_id
+                store.catalog_insert("gold_corrections", corrections)
+                run.summary = {"gold_corrections": len(corrections)}
             summary = IngestSummary(
                 self.dataset,
                 self.source,
@@ -203,40 +209,59 @@ class PreparedIngest:
                 run.run_id,
                 round(time.perf_counter() - self.started, 3),
             )
-            run.summary = summary.to_dict()
+            run.summary = {**run.summary, **summary.to_dict()}
         return summary
 
 
-def _against_store(store, rows: list[dict], on_conflict: str) -> list[dict]:
-    """Rows of problems the store already holds with other gold: an error naming the stored row and the
-    new one ('first' keeps the stored gold; there is no in-place replacement of a stored prompt)."""
+def _against_store(store, rows: list[dict], on_conflict: str) -> tuple[list[dict], list[dict]]:
+    """(rows to append, gold corrections) for problems the store already holds with other gold: an error
+    naming the stored row and the new one; 'first' keeps the stored gold; 'correct' records the new gold
+    as the next version of the prompt's gold (r1harness.store.golds), never rewriting the stored row."""
     where = {row["prompt_id"]: row.pop("_where", None) for row in rows}
     present = store.existing_ids("prompts", list(where))
     if not present:
-        return rows
+        return rows, []
     stored = store.sql(
         "SELECT prompt_id, answer, tests, source, source_index FROM prompts "
         "WHERE list_contains(?, prompt_id)",
         [sorted(present)],
     )
     new = {row["prompt_id"]: row for row in rows}
-    skip = set()
+    skip, corrections = set(), []
     for old in stored.iter_rows(named=True):
         row = new[old["prompt_id"]]
         differs = [f for f in GOLD_FIELDS if row.get(f) != old[f]]
         if not differs:
             continue
-        if on_conflict == "first":
+        if on_conflict in ("first", "correct"):
             skip.add(old["prompt_id"])
+            if on_conflict == "correct":
+                corrections.append(_correction(row, old, where[old["prompt_id"]]))
             continue
         f = differs[0]
         raise IngestError(
             f"{where[old['prompt_id']]}: the store already holds this problem with a different {f} "
             f"({old[f]!r}, ingested from {old['source']} row {old['source_index']}; {row.get(f)!r} here). "
-            "A stored prompt's gold is not replaced in place; use --on-conflict first to keep the stored "
-            "one, or ingest the corrected problem under a new --dataset name"
+            "A stored prompt's gold is not replaced in place; use --on-conflict correct to record this one "
+            "as its next gold version (then r1h verify --reverify), or --on-conflict first to keep it"
         )
-    return [r for r in rows if r["prompt_id"] not in skip]
+    if corrections:
+        versions = next_versions(store, [c["prompt_id"] for c in corrections])
+        for c in corrections:
+            c["version"] = versions[c["prompt_id"]]
+    return [r for r in rows if r["prompt_id"] not in skip], corrections
+
+
+def _correction(row: dict, old: dict, where: str | None) -> dict:
+    return {
+        "prompt_id": old["prompt_id"],
+        "answer": row.get("answer"),
+        "tests": row.get("tests"),
+        "previous_answer": old["answer"],
+        "previous_tests": old["tests"],
+        "source": row.get("source"),
+        "source_index": row.get("source_index"),
+    }
 
 
 def prepare_records(

@@ -96,10 +96,12 @@ def _figures(summary: dict) -> str:
         parts.append(f"loss {first:.3g} -> {last:.3g}")
     results = summary.get("results")
     if isinstance(results, dict):  # the eval stage: {stage: {benchmark: {metric: value}}}
+        cells: dict[str, list[str]] = {}
         for stage, benchmarks in results.items():
             for benchmark, metrics in benchmarks.items():
-                if metrics.get("pass@1") is not None:
-                    parts.append(f"{stage} pass@1 {benchmark}={metrics['pass@1']:.3f}")
+                if isinstance(metrics.get("pass@1"), (int, float)):
+                    cells.setdefault(benchmark, []).append(f"{stage}={metrics['pass@1']:.3f}")
+        parts += [f"pass@1 {benchmark}: {' '.join(c)}" for benchmark, c in cells.items()]
     return ", ".join(parts)
 
 

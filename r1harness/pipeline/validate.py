@@ -99,6 +99,15 @@ def _data(ctx, problems: list[str]) -> None:
         _check(problems, f"prompts.eval_benchmarks.{name}", lambda n=name: load_spec(n))
 
 
+def _executor(config) -> list[str]:
+    """Rejection sampling and evaluation on the configured executor with the configured backend (vLLM
+    engine options and Ray placement are checked as settings: nothing GPU is imported)."""
+    from r1harness.executors.checks import executor_problems
+
+    longest = max(config.rejection.max_tokens, config.eval.max_tokens)
+    return executor_problems(config.executor, config.backend, dict(config.backend_options), longest)
+
+
 def config_problems(config) -> list[str]:
     """Problems found in a loaded pipeline config (empty when valid). The config's own dataclasses already
     checked its keys, values and template when it was loaded; this checks what each stage will build."""
@@ -109,6 +118,7 @@ def config_problems(config) -> list[str]:
     for stage in SFT_STAGES:
         _check(problems, stage, lambda s=stage: _sft(ctx, s, problems))
     _data(ctx, problems)
+    problems += _executor(config)
     where = config.origin or f"pipeline {config.name}"
     return [p if p.startswith(where) else f"{where}: {p}" for p in problems]
 

@@ -17,7 +17,7 @@ INFRA = ("timeout", "error")
 # What a verifier's reference is built from: the rollout's prompts row and its finish reason.
 ROLLOUT_COLUMNS = (
     "r.rollout_id, r.completion, r.finish_reason, r.prompt_id, p.dataset, p.split, p.domain, p.problem, "
-    "p.answer, p.tests, p.metadata, p.verifier"
+    "p.answer, p.tests, p.metadata, p.verifier, p.gold_version"
 )
 
 
@@ -60,21 +60,26 @@ def pending(
 ) -> dict[str, int]:
     """rollout_id -> attempt number (0: first verdict, n: the n-th retry) for every pending rollout."""
     where, params = selection.clause()
+    # stale: graded by another version of the verifier, or against a gold since corrected
     stale = (
-        "AND s.rollout_id IN (SELECT rollout_id FROM rewards WHERE verifier = ? "
-        "AND verifier_version IS DISTINCT FROM ?)"
+        "AND s.rollout_id IN (SELECT w.rollout_id FROM rewards w JOIN s s2 USING (rollout_id) "
+        "WHERE w.verifier = ? AND (w.verifier_version IS DISTINCT FROM ? OR w.created_at < s2.gold_at))"
         if stale_only
         else ""
     )
+    # A verdict counts only if it was graded against the prompt's current gold (r1harness.store.golds)
     query = f"""
-        WITH s AS (SELECT r.rollout_id FROM rollouts r LEFT JOIN prompts p ON r.prompt_id = p.prompt_id
+        WITH s AS (SELECT r.rollout_id, coalesce(gc.at, TIMESTAMPTZ '-infinity') AS gold_at
+                   FROM rollouts r LEFT JOIN prompts p ON r.prompt_id = p.prompt_id
+                   LEFT JOIN (SELECT prompt_id, max(created_at) AS at FROM gold_corrections GROUP BY 1) gc
+                          ON gc.prompt_id = r.prompt_id
                    {where}),
         prior AS (
-            SELECT rollout_id, count(*) AS attempts, arg_max(status, created_at) AS latest
-            FROM rewards
-            WHERE verifier = ? AND (CAST(? AS VARCHAR) IS NULL OR verifier_version = ?)
-              AND rollout_id IN (SELECT rollout_id FROM s)
-            GROUP BY rollout_id)
+            SELECT w.rollout_id, count(*) AS attempts, arg_max(w.status, w.created_at) AS latest
+            FROM rewards w JOIN s USING (rollout_id)
+            WHERE w.verifier = ? AND (CAST(? AS VARCHAR) IS NULL OR w.verifier_version = ?)
+              AND w.created_at >= s.gold_at
+            GROUP BY w.rollout_id)
         SELECT s.rollout_id, coalesce(q.attempts, 0) AS attempts
         FROM s LEFT JOIN prior q USING (rollout_id)
         WHERE (q.rollout_id IS NULL OR q.latest IN {INFRA}) {stale}"""

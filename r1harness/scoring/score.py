@@ -122,7 +122,8 @@ def _score_batch(store, tally: Tally, records: list[dict], refs: dict, run_id: s
             refs[r["rollout_id"]] = verifier_reference(r, finish_reason=r["finish_reason"])
     ids = [r["rollout_id"] for r in records]
     verdicts = tally.scorer.score([r["completion"] for r in records], [refs[i] for i in ids])
-    rows = reward_rows(ids, verdicts, run_id, attempts=[tally.todo[i] for i in ids])
+    golds = [r.get("gold_version") or 1 for r in records]
+    rows = reward_rows(ids, verdicts, run_id, attempts=[tally.todo[i] for i in ids], gold_versions=golds)
     tally.written += store.append("rewards", rows).written
     tally.counts.update(v.status for v in verdicts)
 

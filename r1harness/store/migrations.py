@@ -50,10 +50,17 @@ def _annotation_queue(store) -> None:
         con.execute("ALTER TABLE annotations ADD COLUMN IF NOT EXISTS queue VARCHAR")
 
 
+def _gold_corrections(store) -> None:
+    """Corrected gold answers as versions of a prompt's gold (r1harness.store.golds)."""
+    with catalog_transaction(store.catalog_path) as con:
+        con.execute(CATALOG_DDL["gold_corrections"])
+
+
 MIGRATIONS: list[tuple[str, Callable]] = [
     ("0001_initial", _initial),
     ("0002_generations", _generations),
     ("0003_annotation_queue", _annotation_queue),
+    ("0004_gold_corrections", _gold_corrections),
 ]
 
 

@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 from r1harness.store.catalog import SNAPSHOT_DIR
+from r1harness.store.golds import PROMPTS_VIEW, STORED_PROMPTS
 from r1harness.store.schema import CATALOG_TABLES, SHARD_TABLES
 from r1harness.store.views import VIEWS
 
@@ -37,7 +38,7 @@ def views_sql(root: Path | None = None) -> str:
     lines = [*head, ""]
     for name in SHARD_TABLES:
         lines.append(
-            f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM "
+            f"CREATE OR REPLACE VIEW {STORED_PROMPTS if name == 'prompts' else name} AS SELECT * FROM "
             f"read_parquet('{base}tables/{name}/**/*.parquet', union_by_name = true);"
         )
     for name in CATALOG_TABLES:
@@ -45,6 +46,8 @@ def views_sql(root: Path | None = None) -> str:
             f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM "
             f"read_parquet('{base}{SNAPSHOT_DIR}/{name}.parquet');"
         )
+    overlay = "\n".join(line.rstrip() for line in PROMPTS_VIEW.strip("\n").splitlines())
+    lines.append(f"CREATE OR REPLACE VIEW prompts AS\n{overlay};")
     for name, query in VIEWS.items():
         body = "\n".join(line.rstrip() for line in query.strip("\n").splitlines())
         lines.append(f"CREATE OR REPLACE VIEW {name} AS\n{body};")

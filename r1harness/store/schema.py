@@ -170,6 +170,12 @@ CATALOG_DDL: dict[str, str] = {
             metric VARCHAR NOT NULL, value DOUBLE, ci_low DOUBLE, ci_high DOUBLE,
             n_problems INTEGER, n_samples INTEGER, breakdown VARCHAR,
             created_at TIMESTAMPTZ DEFAULT current_timestamp)""",
+    "gold_corrections": """
+        CREATE TABLE IF NOT EXISTS gold_corrections (
+            prompt_id VARCHAR NOT NULL, version INTEGER NOT NULL, answer VARCHAR, tests VARCHAR,
+            previous_answer VARCHAR, previous_tests VARCHAR, source VARCHAR, source_index BIGINT,
+            run_id VARCHAR, created_at TIMESTAMPTZ DEFAULT current_timestamp,
+            PRIMARY KEY (prompt_id, version))""",
     "annotations": """
         CREATE TABLE IF NOT EXISTS annotations (
             annotation_id VARCHAR PRIMARY KEY, target_kind VARCHAR NOT NULL, target_id VARCHAR NOT NULL,

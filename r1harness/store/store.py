@@ -23,6 +23,7 @@ from typing import Any
 from r1harness.errors import SchemaError, StoreError
 from r1harness.store import shards
 from r1harness.store.catalog import SNAPSHOT_DIR, catalog_transaction, retry_on_lock
+from r1harness.store.golds import PROMPTS_VIEW, STORED_PROMPTS
 from r1harness.store.id_index import IdIndex, id_keys, unique_first
 from r1harness.store.migrations import MARKER
 from r1harness.store.rows import conform, to_arrow
@@ -132,10 +133,11 @@ class Store:
                 by_name = sum(f.split("/")[-2].startswith(shards.SCHEMA_PREFIX) for f in files) > 1
                 file_list = "[" + ", ".join(f"'{f}'" for f in files) + "]"
                 con.execute(
-                    f"CREATE VIEW {name} AS SELECT * FROM "
+                    f"CREATE VIEW {STORED_PROMPTS if name == 'prompts' else name} AS SELECT * FROM "
                     f"read_parquet({file_list}, union_by_name = {str(by_name).lower()})"
                 )
             self._snapshot_catalog(con)
+            con.execute(f"CREATE VIEW prompts AS {PROMPTS_VIEW}")  # the latest gold of each prompt
             for name, query in VIEWS.items():
                 con.execute(f"CREATE VIEW {name} AS {query}")
             yield con

@@ -113,3 +113,26 @@ def test_the_vllm_backend_seeds_every_request(monkeypatch):
         ("b", 10, 1),
         ("b", 12, 1),
     ]
+
+
+def test_no_ray_installed_is_a_clear_error():
+    script = (
+        "import sys\nsys.modules['ray'] = None  # as if not installed\n"
+        "from r1harness.executors.cluster import connect\n"
+        "try:\n    connect('auto')\nexcept Exception as e:\n    print(type(e).__name__, e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.stdout.startswith("ExecutorError") and "r1harness[ray]" in out.stdout, out.stderr[-2000:]
+
+
+def test_the_cluster_wide_sandbox_cap_is_shared_out_over_workers():
+    from r1harness.executors.ray_executor import capped_options, pool_size
+
+    config = ExecutorConfig("ray", max_in_flight=64)
+    assert pool_size({"CPU": 16.0}, config) == 16 and pool_size({"CPU": 16.0, "GPU": 8.0}, config, 4) == 2
+    options = capped_options({"code": {"reward": "all"}, "math": {}}, config, 16)
+    assert options == {"code": {"reward": "all", "concurrency": 4}, "math": {}}
+    assert (
+        capped_options({"code": {}}, ExecutorConfig("ray", max_in_flight=3), 16)["code"]["concurrency"] == 1
+    )
+    assert capped_options({"code": {}}, ExecutorConfig("ray"), 16) == {"code": {}}  # no cap: as configured

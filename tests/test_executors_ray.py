@@ -1,7 +1,9 @@
 """The Ray executor on a real local cluster (ray.cluster_utils.Cluster: a head and a second node, real
-raylets): verification and tiny-model generation through Ray write the same rows as the local executor;
-a worker SIGKILLed mid-run, a node removed mid-run, and a driver killed mid-run all end with exactly the
-expected rows; bad setups fail before any work with a clear message."""
+raylets, shared by the module): verification, tiny-model generation, evaluation (`r1h eval --executor ray`)
+and the pipeline's rejection-sampling and evaluation stages through Ray write the same rows and numbers as
+the local executor; a worker SIGKILLed mid-run, a node removed mid-run, and a driver killed mid-run all end
+with exactly the expected rows; bad setups fail before any work with a clear message. The cluster's session
+folder under /tmp/ray is removed at the end."""
 
 import contextlib
 import json
@@ -142,6 +144,12 @@ def test_generation_on_ray_writes_what_the_local_executor_writes(cluster, tmp_pa
     got, want = remote.sql(rows).rows(), local.sql(rows).rows()
     assert got == want and len(want) == 36  # same ids, same sampled text: the seeds reached the engine
     assert len({c for _, c in want}) >= 3  # and it really sampled (one text per seed at least)
+    # the CLI names the same rollouts: run again through it, nothing is left to generate
+    cli = ["generate", "--store", str(remote.root), "--model", str(model), "--dataset", "t", "--n", "3",
+           "--seed", "7", "--template", "plain@1", "--temperature", "1.0", "--top-p", "1.0", "--max-tokens",
+           "8", "--gen-batch-size", "1", "--device", "cpu", "--no-progress", "--executor", "ray",
+           "--ray-address", cluster.address]  # fmt: skip
+    assert main(cli) == 0 and remote.sql(rows).rows() == want
 
 
 def test_bad_setups_fail_before_any_work(cluster, tmp_path):
@@ -220,7 +228,6 @@ def test_a_node_removed_mid_run_leaves_exact_rows(cluster, tmp_path):
     _exact(store, 160, "slow_math")
 
 
-@pytest.mark.slow
 def test_a_killed_driver_resumes_with_the_same_command(cluster, tmp_path):
     store = math_store(tmp_path / "s", 160)
     cmd = [sys.executable, "-m", "r1harness", "verify", "--verifier", SLOW, "--executor", "ray",
@@ -275,6 +282,7 @@ def test_eval_on_ray_gives_the_local_numbers(cluster, tmp_path):
     assert values["pass@1"] == pytest.approx(GOLDEN["pass@1"]) and values["cons@8"] == GOLDEN["cons@8"]
 
 
+@pytest.mark.slow  # the longest here (~30 s): two pipelines' rejection sampling and evaluation
 def test_pipeline_rejection_and_eval_stages_take_the_executor_from_config(cluster, tmp_path, tiny_model):
     """`executor: {kind: ray, ...}` in a pipeline config sends rejection sampling and evaluation to the
     cluster; rollouts, verdicts and metrics are those of the local default."""
@@ -313,3 +321,72 @@ def test_pipeline_rejection_and_eval_stages_take_the_executor_from_config(cluste
         assert seen["ray"][key] == seen["local"][key], key
     assert len(seen["local"]["rollouts"]) == 12 + 8  # 6 prompts x 2 samples, 4 held-out x 2
     assert seen["local"]["ray_runs"] == [] and {"generate", "verify", "eval"} <= set(seen["ray"]["ray_runs"])
+
+
+@pytest.mark.sandbox
+@pytest.mark.usefixtures("shared_data")
+def test_code_verification_on_ray_uses_the_configured_sandbox_under_a_cluster_wide_cap(
+    cluster, tmp_path, shared_data
+):
+    """Code verdicts through Ray workers, each a client of the sandbox service at the configured address
+    with its share of the cluster-wide cap on requests in flight: the same verdicts as the local run."""
+    from r1harness.sandbox.client import LocalService
+
+    rows = [json.loads(line) for line in (shared_data / "humaneval" / "HumanEval.jsonl").open()][:6]
+    meta = [
+        json.dumps({"entry_point": r["entry_point"], "test": r["test"], "prompt": r["prompt"]}) for r in rows
+    ]
+    stores = {}
+    for kind in ("local", "ray"):
+        store = stores[kind] = Store.open(tmp_path / kind)
+        prompts = [{"prompt_id": prompt_id("he", r["task_id"]), "dataset": "he", "problem": r["prompt"],
+                    "metadata": m, "verifier": "code"} for r, m in zip(rows, meta, strict=True)]  # fmt: skip
+        store.append("prompts", prompts)
+        body = {True: lambda r: r["canonical_solution"], False: lambda r: "    return None"}
+        store.append("rollouts", [
+            {"rollout_id": content_id("r", p["prompt_id"], ok), "prompt_id": p["prompt_id"], "model": "m",
+             "completion": f"```python\n{r['prompt']}{body[ok](r)}\n```"}
+            for p, r in zip(prompts, rows, strict=True) for ok in (True, False)
+        ])  # fmt: skip
+    service = LocalService(slots=2)
+    try:
+        options = {"code": {"url": service.url}}
+        verify_store(stores["local"], ["code"], options=options)
+        config = ExecutorConfig("ray", address=cluster.address, max_in_flight=2)
+        out = verify_on_ray(stores["ray"], ["code"], config, run_id="r", options=options, progress=False)
+    finally:
+        service.close()
+    assert out["written"] == 12 and out["workers"] == 2
+    assert _verdicts(stores["ray"], "code") == _verdicts(stores["local"], "code")
+    assert [s for _, s, _ in _verdicts(stores["ray"], "code")].count("correct") == 6
+
+
+def test_a_node_that_cannot_see_the_store_fails_before_any_work(cluster, tmp_path):
+    """A third node joins from its own mount namespace, where an empty tmpfs hides the store's folder:
+    the probe names it and nothing is written."""
+    hidden = tmp_path / "shared"
+    store = math_store(hidden / "s", 20)
+    ray_bin = str(Path(sys.executable).with_name("ray"))
+    script = (f"mount -t tmpfs tmpfs {hidden} && exec {ray_bin} start --address {cluster.address} "
+              "--num-cpus 1 --block --disable-usage-stats")  # fmt: skip
+    if subprocess.run(["unshare", "--mount", "--propagation", "private", "true"]).returncode:
+        pytest.skip("needs unshare --mount (root)")
+    before = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
+    node = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while len({n["NodeID"] for n in ray.nodes() if n["Alive"]} - before) < 1:
+            assert time.monotonic() < deadline and node.poll() is None, "the third node did not join"
+            time.sleep(0.5)
+        config = ExecutorConfig("ray", address=cluster.address)
+        with pytest.raises(ExecutorError, match="is not shared by every Ray node") as err:
+            verify_on_ray(store, ["math"], config, run_id="r", progress=False)
+        assert "FileNotFoundError" in str(err.value) and "Lustre" in str(err.value)
+    finally:
+        node.terminate()
+        node.wait(timeout=60)
+    assert store.count("rewards") == 0
+    deadline = time.monotonic() + 60
+    while {n["NodeID"] for n in ray.nodes() if n["Alive"]} - before and time.monotonic() < deadline:
+        time.sleep(0.5)  # the node has left: the next test sees the module's two nodes

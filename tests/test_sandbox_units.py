@@ -211,7 +211,8 @@ def test_fair_gate_serves_clients_round_robin():
             )
             t.start()
             threads.append(t)
-            time.sleep(0.05)  # the flood's four all queue before the small client's two
+            while gate.waiting < len(threads):  # queued in this order: the flood's four, then two
+                time.sleep(0.001)
     gate.release()
     for t in threads:
         t.join()
@@ -330,4 +331,5 @@ def test_helpers_share_a_submissions_tests_and_stop_deterministically(stop):
     assert res["verdict"] == "wrong_answer"
     assert len(res["tests"]) == (8 if stop else 20)  # the same whatever the helpers ran
     assert res["passed"] == (7 if stop else 19)
-    assert {name for name, _ in log} == {"a", "b"}  # both slots ran tests
+    if not stop:
+        assert {name for name, _ in log} == {"a", "b"}  # both slots ran tests

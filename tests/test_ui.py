@@ -266,3 +266,40 @@ def test_cli_agreement_and_export(tmp_path, capsys):
     again = build_store(tmp_path / "other")[0]  # the export labels another store's same rollouts
     assert main(["audit", "label", "--file", str(exported), "--store", str(again.root)]) == 0
     assert again.count("rollouts") == 25 and again.sql("SELECT count(*) AS n FROM annotations")["n"][0] == 6
+
+
+def test_the_lookup_pages_equal_the_scanned_ones_and_follow_appends_and_compaction(tmp_path):
+    from r1harness.ui import queries
+    from r1harness.ui.lookup import Lookup
+
+    store, info = build_store(tmp_path / "store")
+    lookup = Lookup(store)
+    cases = [{}, {"run": "grpo-1"}, {"run": "grpo-1", "step": "2"}, {"verdict": "correct"},
+             {"dataset": "toy"}, {"min_reward": "0.5"}, {"max_tokens": "3"},
+             {"verdict": "wrong", "run": "eval-1"}]  # fmt: skip
+
+    def both(filters):
+        with queries.reading(store) as snap:
+            scanned = queries.rollouts(snap, filters).rows
+        with queries.reading(store, lookup) as snap:
+            indexed = queries.rollouts(snap, filters).rows
+        key = lambda r: r["rollout_id"]  # noqa: E731
+        return sorted(scanned, key=key), sorted(indexed, key=key)
+
+    for filters in cases:
+        scanned, indexed = both(filters)
+        assert indexed == scanned and (filters.get("max_tokens") or scanned), filters
+    pid = info["prompts"][0]["prompt_id"]
+    with queries.reading(store, lookup) as snap:
+        assert (
+            len(queries.prompt_detail(snap, pid)["rollouts"].rows) == 3 + 4
+        )  # 3 grpo steps + 4 eval samples
+        problems = queries.eval_problems(snap, "eval-1").rows
+    with queries.reading(store) as snap:
+        assert problems == queries.eval_problems(snap, "eval-1").rows
+    row = {"prompt_id": pid, "run_id": "grpo-1", "model": "toy-model", "stage": "grpo", "step": 9}
+    store.append("rollouts", [{**row, "rollout_id": "e" * 32, "completion": "late"}])
+    assert both({"step": "9"})[1][0]["preview"] == "late"  # a new batch is seen on the next page
+    store.compact("rollouts", grace_s=0)  # files replaced: the lookup rebuilds
+    scanned, indexed = both({})
+    assert indexed == scanned and len(indexed) == 26

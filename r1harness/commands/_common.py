@@ -262,9 +262,22 @@ def add_executor_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ray-workers", type=int, default=None, metavar="N", help="ray: actors (default: its CPUs)"
     )
+    parser.add_argument(
+        "--ray-max-in-flight",
+        type=int,
+        default=None,
+        metavar="N",
+        help="ray: requests in flight across the cluster, shared by the workers (code verification's "
+        "sandbox requests; the openai backend's requests to its server)",
+    )
 
 
 def executor_config(args):
     from r1harness.executors import ExecutorConfig
 
-    return ExecutorConfig(args.executor, address=args.ray_address, workers=args.ray_workers)
+    return ExecutorConfig(
+        args.executor,
+        address=args.ray_address,
+        workers=args.ray_workers,
+        max_in_flight=args.ray_max_in_flight,
+    )

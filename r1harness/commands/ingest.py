@@ -16,11 +16,20 @@ def register(sub) -> None:
         help="ingest problems into the store's prompts table",
         example="r1h ingest --manifest datasets/aime24.yaml\n"
         "  r1h ingest --all-manifests\n"
-        "  r1h ingest my.jsonl --dataset mine --domain math --map problem=question,answer=final",
+        "  r1h ingest my.jsonl --dataset mine --domain math --map problem=question,answer=final\n"
+        "  r1h ingest ./snapshot --dataset mine --split test    # README.md configs, data/<split>-*.parquet\n"
+        "  r1h ingest 'shards/part-*.jsonl.zst' --dataset mine",
     )
-    p.add_argument("source", nargs="?", help="JSONL/JSON/Parquet/CSV file, a datasets folder, or a hub id")
+    p.add_argument(
+        "source",
+        nargs="?",
+        help="a JSONL/JSON/Parquet/CSV file (JSONL/JSON may be .gz or .zst), a quoted glob, a datasets "
+        "or hub-style folder (README.md configs, data/<split>-*.parquet), or a hub id",
+    )
     p.add_argument("--dataset", help="dataset name (required with SOURCE)")
-    p.add_argument("--split", help="split name (also picks the split of a DatasetDict / hub dataset)")
+    p.add_argument(
+        "--split", help="split name (also picks the split of a DatasetDict / hub-style folder / hub dataset)"
+    )
     p.add_argument("--domain", default="math", choices=["math", "code", "science", "general"])
     p.add_argument(
         "--map",
@@ -30,7 +39,7 @@ def register(sub) -> None:
         help="map prompts fields to source columns, e.g. problem=question,answer=final",
     )
     p.add_argument("--verifier", help="default verifier for these prompts (default by domain)")
-    p.add_argument("--config", dest="hub_config", help="hub dataset config name")
+    p.add_argument("--config", dest="hub_config", help="config name of a hub dataset or hub-style folder")
     p.add_argument("--revision", help="hub dataset revision")
     p.add_argument(
         "--manifest",

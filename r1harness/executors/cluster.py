@@ -1,8 +1,9 @@
 """Connecting to a Ray cluster and checking, before any work starts, that every node sees the store.
 
 Workers append to the store themselves, so the store directory must be on a filesystem every node mounts
-with atomic rename inside a directory: NFSv4, Lustre, CephFS, GPFS/Spectrum Scale, or a local disk when
-the cluster is one machine. Object storage (S3, GCS) and NFSv3 with client-side caching do not qualify.
+with atomic rename inside a directory and file locks that hold across nodes (each append commits under
+flock): NFSv4, Lustre (mounted with `flock`), CephFS, GPFS/Spectrum Scale, or a local disk when the cluster
+is one machine. Object storage (S3, GCS) and NFSv3 with client-side caching do not qualify.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from pathlib import Path
 
 from r1harness.errors import R1HarnessError
 
-QUALIFYING = "NFSv4, Lustre, CephFS, GPFS, or a local disk when the whole cluster is this machine"
+QUALIFYING = (
+    "NFSv4, Lustre (mounted with -o flock), CephFS, GPFS, "
+    "or a local disk when the whole cluster is this machine"
+)
 
 
 class ExecutorError(R1HarnessError):
@@ -78,12 +82,17 @@ def probe_store(ray, root: Path) -> int:
 
         @ray.remote(num_cpus=0)
         def check(path: str, expected: str, node: str) -> str | None:
+            import fcntl
+
             p = Path(path)
             try:
                 if p.read_text() != expected:
                     return "reads different contents"
                 back = p.with_name(f"{p.name}-{node[:12]}")
-                back.write_text(node)
+                with open(back, "w") as fh:  # appends commit under flock: it must work here
+                    fcntl.flock(fh, fcntl.LOCK_EX)
+                    fh.write(node)
+                    fcntl.flock(fh, fcntl.LOCK_UN)
                 os.replace(back, back.with_name(back.name + ".ok"))
             except OSError as exc:
                 return f"{type(exc).__name__}: {exc}"

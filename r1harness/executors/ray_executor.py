@@ -4,10 +4,10 @@ Work is cut into chunks by the first hex digits of content ids (a prompt's id fo
 for verification): a chunk is "the selected items whose id starts with `ab`", so the driver holds no ids
 and no rows, only chunk names and counts, and its memory stays flat in the number of rollouts. A worker
 asks the store what in its chunk is still pending (the same rule as the local executor: rollout ids that do
-not exist yet, verdicts not yet recorded), does it, and appends the rows itself. Ray retries a chunk whose
-worker died (actors restart, tasks retry); the retry finds the rows already written and skips them, so every
-row lands exactly once. A driver killed mid-run resumes by running the same command: finished chunks find
-nothing pending.
+not exist yet, verdicts not yet recorded), does it, and appends the rows itself. A chunk whose worker died
+(process killed, node removed) is sent to a live worker while Ray restarts the dead one; the retry finds
+the rows already written and skips them, so every row lands exactly once. A driver killed mid-run resumes
+by running the same command: finished chunks find nothing pending.
 """
 
 from __future__ import annotations
@@ -35,11 +35,15 @@ class ExecutorConfig:
     gpus_per_worker: float | None = None  # default: vllm's tensor_parallel_size, else 0
     start_timeout_s: float = 600.0  # for workers to load (a large model takes minutes)
     max_attempts: int = 5  # a chunk whose worker dies this many times is an error, not a retry loop
+    # requests in flight across the cluster, shared out over the workers: code verification's sandbox
+    # requests, the openai backend's requests to its server
+    max_in_flight: int | None = None
 
     def __post_init__(self):
         if self.kind not in EXECUTORS:
             raise ConfigError(f"executor kind must be one of {EXECUTORS}, not {self.kind!r}")
         numbers = {"workers": (int, type(None)), "chunk_size": int, "max_attempts": int}
+        numbers["max_in_flight"] = (int, type(None))
         numbers |= {k: (int, float) for k in ("cpus_per_worker", "start_timeout_s")}
         numbers["gpus_per_worker"] = (int, float, type(None))
         for key, kind in numbers.items():
@@ -56,6 +60,8 @@ class ExecutorConfig:
             raise ConfigError(f"executor chunk_size must be at least 1, got {self.chunk_size}")
         if self.gpus_per_worker is not None and self.gpus_per_worker < 0:
             raise ConfigError(f"executor gpus_per_worker must be 0 or more, got {self.gpus_per_worker}")
+        if self.max_in_flight is not None and self.max_in_flight < 1:
+            raise ConfigError(f"executor max_in_flight must be at least 1, got {self.max_in_flight}")
         if self.start_timeout_s <= 0 or self.max_attempts < 1:
             raise ConfigError("executor start_timeout_s must be above 0 and max_attempts at least 1")
 
@@ -100,9 +106,7 @@ class _Workers:
                 f"each worker needs {gpus:g} GPU(s) but the Ray cluster has {resources.get('GPU', 0):g}; "
                 "start the nodes with GPUs (`ray start ... --num-gpus N`) or lower tensor_parallel_size"
             )
-        by_cpu = int(resources.get("CPU", 1) // cpus) if cpus else 1
-        by_gpu = int(resources.get("GPU", 0) // gpus) if gpus else by_cpu
-        n = config.workers or max(1, min(by_cpu, by_gpu))
+        n = pool_size(resources, config, gpus)
         # Ray restarts a dead actor (max_restarts); its in-flight call fails (no task retries) so the
         # chunk can move to a live actor instead of waiting for this one to come back
         remote = ray.remote(
@@ -182,10 +186,10 @@ class _Workers:
         self.free.append(actor)
 
     def _wait_revival(self) -> None:
+        if not self.reviving:
+            raise ExecutorError("every Ray worker is gone; re-run the same command to resume")
         timeout = self.config.start_timeout_s
         done, _ = self.ray.wait(list(self.reviving), num_returns=1, timeout=timeout)
-        if not done and not self.reviving:
-            raise ExecutorError("every Ray worker is gone; re-run the same command to resume")
         if not done:
             raise ExecutorError(
                 f"every Ray worker died and none came back within {timeout:g}s (were nodes removed?); "
@@ -196,6 +200,21 @@ class _Workers:
     def close(self):
         for actor in self.actors:
             self.ray.kill(actor, no_restart=True)
+
+
+def pool_size(resources: dict, config: ExecutorConfig, gpus: float = 0.0) -> int:
+    """Actors in a pool: as configured, else as many as the cluster's CPUs (and GPUs) hold."""
+    by_cpu = int(resources.get("CPU", 1) // config.cpus_per_worker)
+    by_gpu = int(resources.get("GPU", 0) // gpus) if gpus else by_cpu
+    return config.workers or max(1, min(by_cpu, by_gpu))
+
+
+def capped_options(options: dict[str, dict], config: ExecutorConfig, workers: int) -> dict[str, dict]:
+    """Verifier options with the cluster-wide cap on sandbox requests shared out: each worker's code
+    verifier keeps max_in_flight // workers requests in flight (at least one)."""
+    if config.max_in_flight is None or "code" not in options:
+        return options
+    return {**options, "code": {**options["code"], "concurrency": max(1, config.max_in_flight // workers)}}
 
 
 def _wait_ready(ray, refs: list, timeout: float) -> tuple[list, list]:
@@ -266,7 +285,20 @@ def verify_on_ray(
     query, params = Selection(selected_run, where, rollout_ids).sql("r.rollout_id")
     query = query.removesuffix(" ORDER BY r.rollout_id")
     total = int(store.sql(f"SELECT count(*) AS n FROM ({query})", params)["n"][0])
-    workers = _Workers(ray, VerifyWorker, (str(store.root), verifiers, options or {}), config)
+    if not total:  # nothing selected: no workers to start
+        return {
+            "written": 0,
+            "infra_failures": 0,
+            "chunks": 0,
+            "candidates": 0,
+            "workers": 0,
+            "chunk_retries": 0,
+        }
+    options = {name: dict((options or {}).get(name) or {}) for name in verifiers}
+    if "math" in options:  # a worker's math pool fits the CPUs it reserved (not one per core of the node)
+        options["math"].setdefault("workers", max(1, round(config.cpus_per_worker)))
+    options = capped_options(options, config, pool_size(ray.cluster_resources(), config))
+    workers = _Workers(ray, VerifyWorker, (str(store.root), verifiers, options), config)
     try:
         digits = prefix_digits(total, config.chunk_size, len(workers.actors))
         counts = chunk_counts(store, query, "rollout_id", params, digits)
@@ -313,7 +345,11 @@ def generate_on_ray(
     total = int(store.sql(f"SELECT count(*) AS n FROM ({query})", params or [])["n"][0])
     if not total:
         raise ConfigError(f"no prompts match {prompts_where!r}")
-    workers = _Workers(ray, GenerateWorker, (str(store.root), backend), config, worker_gpus(backend, config))
+    gpus = worker_gpus(backend, config)
+    if backend["name"] == "openai" and config.max_in_flight:  # concurrent clients share the server's cap
+        share = max(1, config.max_in_flight // pool_size(ray.cluster_resources(), config, gpus))
+        backend = {**backend, "options": {**backend.get("options", {}), "concurrency": share}}
+    workers = _Workers(ray, GenerateWorker, (str(store.root), backend), config, gpus)
     try:
         digits = prefix_digits(total * n, config.chunk_size, len(workers.actors))
         counts = chunk_counts(store, query, "prompt_id", params or [], digits)

@@ -23,8 +23,8 @@ from r1harness.templates import text_template
 
 PIPELINE_DIR = REPO_ROOT / "datasets" / "pipelines"
 BACKENDS = ("transformers", "vllm", "openai")
-# layout, passes: r1harness/tasks/corpus.py; tokenizer_docs: r1harness/pipeline/models.py
-PRETRAIN_KEYS = {"docs", "format_share", "layout", "passes", "seed", "tokenizer_docs", "trl"}
+# layout, passes, traces: r1harness/tasks/corpus.py; tokenizer_docs: r1harness/pipeline/models.py
+PRETRAIN_KEYS = {"docs", "format_share", "layout", "passes", "seed", "tokenizer_docs", "traces", "trl"}
 # The stages in pipeline order (r1harness/pipeline/stages.py STAGES holds their functions).
 STAGE_NAMES = (
     "prompts",

@@ -79,4 +79,65 @@ def curve_sql(run_ids: list[str] | None = None) -> str:
         GROUP BY ALL ORDER BY r.run_id, decoding, r.step"""
 
 
-__all__ = ["base_probe", "curve_sql", "run_seeds"]
+def _run_filter(run_ids: list[str] | None, column: str = "r.run_id") -> str:
+    return "" if not run_ids else f"AND {column} IN (" + ", ".join(f"'{x}'" for x in run_ids) + ")"
+
+
+# A completion that answered, then checked and corrected itself: the number before "wait" differs from the
+# one it settles on ("478 + 356 = 824. wait, let me check: ... so it is 834."; r1harness/tasks/traces.py).
+_FIRST = r"regexp_extract(r.completion, '= (\d+)\.? *wait', 1)"
+_SETTLED = r"regexp_extract(r.completion, 'so it is (\d+)', 1)"
+_STEP_LINE = r"\d \+ \d \+ \d = \d+[.,]"  # one column of a scratchpad: worked step by step
+
+
+def evolve_sql(run_ids: list[str] | None = None, stage: str = "eval") -> str:
+    """R1-Zero's self-evolution per GRPO step (the paper's Figures 2-3), straight from rollouts + rewards:
+    accuracy (math verifier on <answer>), response length, the share of completions with reflection words
+    (the store's one pattern, `REFLECTION_PATTERN`), the share that corrected their own first answer, and
+    the share worked step by step (a column line "d + d + c = n"), per run, step and decoding. `stage`
+    'eval' = held-out prompts scored at that step; 'grpo' = that step's training rollouts (sampled)."""
+    from r1harness.store.views import REFLECTION_PATTERN
+
+    if stage not in ("eval", "grpo"):
+        raise ValueError(f"stage must be 'eval' (held-out) or 'grpo' (training rollouts), got {stage!r}")
+    return f"""
+        WITH per AS (
+            SELECT r.run_id, r.step, r.rollout_id, r.completion_tokens,
+                   CASE WHEN json_extract(r.sampling, '$.greedy') = 'true' THEN 'greedy' ELSE 'sampled' END
+                     AS decoding,
+                   regexp_matches(lower(r.completion), '{REFLECTION_PATTERN}') AS reflects,
+                   regexp_matches(r.completion, '{_STEP_LINE}') AS steps,
+                   {_FIRST} <> '' AND {_SETTLED} <> '' AND {_FIRST} <> {_SETTLED} AS corrects,
+                   max(CASE WHEN w.verifier = 'math' THEN w.score END) AS accuracy,
+                   max(CASE WHEN w.verifier = 'final_number' THEN w.score END) AS final_number_accuracy,
+                   max(CASE WHEN w.verifier LIKE 'format%' THEN w.score END) AS format
+            FROM rollouts r JOIN rewards w USING (rollout_id)
+            WHERE r.stage = '{stage}' AND r.step IS NOT NULL {_run_filter(run_ids)}
+            GROUP BY ALL)
+        SELECT run_id, step, decoding, count(*) AS n,
+               avg(accuracy) AS accuracy, avg(final_number_accuracy) AS final_number_accuracy,
+               avg(format) AS format, avg(completion_tokens) AS mean_completion_tokens,
+               avg(reflects::INT) AS reflection_share, avg(corrects::INT) AS self_correction_share,
+               avg(steps::INT) AS step_by_step_share,
+               avg(CASE WHEN reflects THEN accuracy END) AS accuracy_reflecting,
+               avg(CASE WHEN NOT reflects AND steps THEN accuracy END) AS accuracy_steps_only,
+               avg(CASE WHEN NOT reflects AND NOT steps THEN accuracy END) AS accuracy_direct
+        FROM per GROUP BY ALL ORDER BY run_id, decoding, step"""
+
+
+def aha_sql(run_ids: list[str] | None = None, limit: int = 5) -> str:
+    """Held-out "aha" completions: they answered, said a reflection word, found their first answer wrong and
+    settled on the right one (math verifier 1.0); latest steps first."""
+    from r1harness.store.views import REFLECTION_PATTERN
+
+    return f"""
+        SELECT r.rollout_id, r.run_id, r.step, r.prompt_text, r.completion, {_FIRST} AS first_answer,
+               {_SETTLED} AS settled_answer, w.score AS accuracy
+        FROM rollouts r JOIN rewards w USING (rollout_id)
+        WHERE r.stage = 'eval' AND r.step IS NOT NULL AND w.verifier = 'math' AND w.score = 1.0
+          AND regexp_matches(lower(r.completion), '{REFLECTION_PATTERN}')
+          AND {_FIRST} <> '' AND {_FIRST} <> {_SETTLED} {_run_filter(run_ids)}
+        ORDER BY r.step DESC, r.rollout_id LIMIT {int(limit)}"""
+
+
+__all__ = ["aha_sql", "base_probe", "curve_sql", "evolve_sql", "run_seeds"]

@@ -92,6 +92,7 @@ def pretraining_documents(
         format_share=float(opts.get("format_share", 0.05)),
         layout=opts.get("layout", "spaced"),
         passes=int(opts.get("passes", 1)),
+        traces=opts.get("traces"),
         tasks=corpus_tasks,
         template=template,
         exclude_problems=frozenset(exclude),

@@ -3,7 +3,8 @@
 Registered in `r1harness.validate.VALIDATORS["pipeline"]`. Checks: the YAML and every key; each GRPO
 and SFT stage builds its trainer config (unknown keys rejected) and its `trl:` options are fields of TRL's
 GRPOConfig / SFTConfig; reward verifiers are registered; the template, curation recipes, eval protocol,
-benchmark manifests and specs exist; the backend is known (vllm is not imported). `r1h pipeline run` runs
+benchmark manifests and specs exist; the backend is known, and its vLLM engine options and the executor
+(`executor: {kind: ray}`) fit together (neither vllm nor ray is imported). `r1h pipeline run` runs
 the same checks (`check_pipeline_config`) before any stage starts.
 """
 

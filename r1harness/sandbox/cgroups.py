@@ -218,7 +218,7 @@ class SlotCgroup:
                     killed += 1
                 except ProcessLookupError:
                     pass
-            time.sleep(0.005)
+            time.sleep(0.0005)  # exiting tasks leave the cgroup within a moment
 
     def remove(self) -> None:
         self.kill_all()
@@ -337,7 +337,7 @@ class SlotCgroupV2:
                     killed += 1
                 except ProcessLookupError:
                     pass
-            time.sleep(0.005)
+            time.sleep(0.0005)  # exiting tasks leave the cgroup within a moment
 
     def remove(self) -> None:
         self.kill_all()

@@ -93,7 +93,7 @@ class ServiceConfig:
     max_tests: int = 1000
     max_source_bytes: int = 1024 * 1024
     max_request_bytes: int = 64 * 1024 * 1024
-    use_cgroups: bool = True  # per-slot cgroups where writable (accurate memory; ~10-15 ms/run dearer)
+    use_cgroups: bool = True  # per-slot cgroups where writable (kernel-charged memory); else MemoryWatch
     run: Limits = Limits()
     compile: Limits = COMPILE_LIMITS
 

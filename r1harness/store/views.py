@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# Reflection words (the "aha moment" monitor): the one pattern, here and in r1harness/pipeline/miniature.py.
+REFLECTION_PATTERN = "\\b(wait|re-?evaluate|re-?check|verify|let me check|hmm)\\b"
+
 VIEWS: dict[str, str] = {
     # The one leaderboard: the latest overall eval result per (model, benchmark, benchmark version, full
     # protocol, metric). The protocol is the whole JSON stamped on the result (n, k, sampling, template,
@@ -51,8 +54,9 @@ VIEWS: dict[str, str] = {
     # Share of completions using reflection words per step: the "aha moment" monitor.
     "reflection_words_by_step": """
         SELECT run_id, step, count(*) AS n_rollouts,
-               avg(CASE WHEN regexp_matches(lower(completion),
-                   '\\b(wait|re-?evaluate|re-?check|verify|let me check|hmm)\\b') THEN 1 ELSE 0 END)
+               avg(CASE WHEN regexp_matches(lower(completion), '"""
+    + REFLECTION_PATTERN
+    + """') THEN 1 ELSE 0 END)
                    AS reflection_share
         FROM rollouts WHERE step IS NOT NULL GROUP BY run_id, step
     """,

@@ -14,6 +14,10 @@ Two layouts of the same worked solution (`layout=`):
   with "spaced", a base competent in prose (0.89 greedy) scored 0.02 when made to start with `<think>`, and
   0.14 after 400 more steps at a 10% share; with "aligned" (5% share, 1,200 steps) both modes scored 0.94,
   so formatted samples found by sampling are as often right as prose ones.
+
+`traces` (None: every solution step by step) writes a share of two-term sums step by step, a share as
+self-checking traces, and the rest answered at once (r1harness/tasks/traces.py): the base of the R1-Zero
+self-evolution miniature, which has rarely seen the long and reflective behaviours RL should grow.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import random
 
 from r1harness.errors import ConfigError
 from r1harness.tasks import arithmetic, countdown
+from r1harness.tasks import traces as trace_styles
 from r1harness.templates import render_text
 
 LAYOUTS = ("spaced", "aligned")
@@ -37,6 +42,7 @@ def pretraining_corpus(
     exclude_problems: set[str] | frozenset = frozenset(),
     layout: str = "spaced",
     passes: int = 1,
+    traces: dict | None = None,
 ) -> list[str]:
     """`passes` x `n` documents mixing the tasks in `tasks` (name -> generator params), shuffled
     deterministically within each pass.
@@ -50,6 +56,7 @@ def pretraining_corpus(
         raise ConfigError(f"format_share must be in [0, 1], got {format_share}")
     if layout not in LAYOUTS:
         raise ConfigError(f"corpus layout must be one of {LAYOUTS}, got {layout!r}")
+    trace_styles.check_shares(traces)
     docs = []
     for p in range(passes):
         docs += _one_pass(
@@ -60,13 +67,17 @@ def pretraining_corpus(
             tasks=tasks,
             exclude_problems=exclude_problems,
             layout=layout,
+            traces=traces,
         )
     return docs
 
 
-def _one_pass(n, seed, *, format_share, template, tasks, exclude_problems, layout) -> list[str]:
+def _one_pass(n, seed, *, format_share, template, tasks, exclude_problems, layout, traces) -> list[str]:
     tasks = tasks or {"arithmetic": {"digits": 2}}
     rng = random.Random(seed)
+    # Its own generator, so a corpus without `traces` is the same, document for document, as before.
+    style_rng = random.Random(seed + 15485863) if traces is not None else None
+    shares = trace_styles.check_shares(traces)
     per_task = -(-n // len(tasks))
     docs = []
     for i, (name, params) in enumerate(sorted(tasks.items())):
@@ -75,16 +86,27 @@ def _one_pass(n, seed, *, format_share, template, tasks, exclude_problems, layou
             raise ConfigError(f"corpus task {name!r} unknown; use arithmetic or countdown")
         rows = gen(per_task + len(exclude_problems), seed + 7919 * (i + 1), **params)
         rows = [r for r in rows if r["problem"] not in exclude_problems][:per_task]
-        docs += [
-            document(r, formatted=rng.random() < format_share, template=template, layout=layout) for r in rows
-        ]
+        for r in rows:
+            formatted = rng.random() < format_share
+            solution = None
+            if style_rng is not None:
+                solution = trace_styles.trace(r, trace_styles.draw_style(style_rng, shares), style_rng)
+            docs.append(document(r, formatted=formatted, template=template, layout=layout, solution=solution))
     rng.shuffle(docs)
     return docs[:n]
 
 
-def document(row: dict, *, formatted: bool, template: str = "r1-zero@1", layout: str = "spaced") -> str:
-    """One training document: the rendered prompt followed by a worked answer (plain or R1 format)."""
-    steps = row["metadata"].get("solution", "")
+def document(
+    row: dict,
+    *,
+    formatted: bool,
+    template: str = "r1-zero@1",
+    layout: str = "spaced",
+    solution: str | None = None,
+) -> str:
+    """One training document: the rendered prompt followed by a worked answer (plain or R1 format);
+    `solution` replaces the row's own worked solution (a trace style of r1harness/tasks/traces.py)."""
+    steps = row["metadata"].get("solution", "") if solution is None else solution
     if "target" in row["metadata"]:  # countdown: the answer is the equation itself
         answer = steps
         steps = f"{steps} = {row['answer']}."

@@ -30,6 +30,10 @@ class RewardSpec:
     verifier: str  # registry name: math, format, language, countdown, code, ...
     weight: float = 1.0
     options: dict = field(default_factory=dict)  # passed to the verifier's batch function
+    # A control, not a reward: GRPO gets this component's rewards permuted across the batch's completions
+    # (the same permutation for every shuffled component), so they carry no information; the store still
+    # records the true verdicts (r1harness/train/rewards.py; reports/r1zero_evolve).
+    shuffle: bool = False
 
     def __post_init__(self):
         if not self.name or not self.verifier:

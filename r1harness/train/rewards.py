@@ -41,6 +41,7 @@ class RewardComponent:
         self._fn = verifier_fn
         self._scorer: Scorer | None = None
         self.infra_failures = 0
+        self.calls = 0  # seeds the `shuffle` control's permutation: the same one for every component
 
     @property
     def scorer(self) -> Scorer:
@@ -65,7 +66,13 @@ class RewardComponent:
             log_metric(f"rewards/{self.spec.name}/infra_failures", float(failures))
         if self.recorder is not None:
             self.recorder.record(self.spec.name, verdicts, texts, completion_ids)
-        return [verdict_reward(v) for v in verdicts]
+        rewards = [verdict_reward(v) for v in verdicts]
+        self.calls += 1
+        if self.spec.shuffle:
+            import random
+
+            random.Random(self.calls).shuffle(rewards)
+        return rewards
 
     def score(self, texts: list[str], refs: list[dict]) -> list[Verdict]:
         """Verdicts for one batch; a verifier that breaks gives `error` verdicts under its real identity."""

@@ -13,6 +13,7 @@ from r1harness.curate import audit
 from r1harness.errors import R1HarnessError
 from r1harness.ui import queries
 from r1harness.ui.charts import line_chart
+from r1harness.ui.lookup import Lookup
 from r1harness.ui.queries import Snapshot
 
 HERE = Path(__file__).parent
@@ -53,8 +54,10 @@ def create_app(store, *, token: str | None = None):
     def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         return templates.TemplateResponse(request, name, {"store": str(store.root), **context}, status_code)
 
+    lookup = Lookup(store)  # built on the first page, then kept up to date batch by batch
+
     def snapshot():
-        with queries.reading(store) as snap:
+        with queries.reading(store, lookup) as snap:
             yield snap
 
     _browse_routes(app, snapshot, page)

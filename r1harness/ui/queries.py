@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from r1harness.curate.audit import check_condition
 from r1harness.errors import ConfigError, StoreError
 from r1harness.report.queries import query as report_query
+from r1harness.ui.lookup import files_sql
 from r1harness.verify.extract import split_think
 
 PAGE_SIZE = 50
@@ -36,9 +37,10 @@ class Snapshot:
     """The store as one reader connection: every query of a page sees the same rows, and the views over
     the shards are built once per page instead of once per query (`Store.sql` builds them each time)."""
 
-    def __init__(self, con, root=None):
+    def __init__(self, con, root=None, lookup=None):
         self._con = con
         self.root = root
+        self.lookup = lookup  # r1harness.ui.lookup.Lookup: point lookups without scanning every shard
 
     def sql(self, query: str, params: list | None = None):
         import duckdb
@@ -52,9 +54,11 @@ class Snapshot:
 
 
 @contextlib.contextmanager
-def reading(store) -> Iterator[Snapshot]:
+def reading(store, lookup=None) -> Iterator[Snapshot]:
+    if lookup is not None:
+        lookup.refresh()  # only batch files that appeared since the last page
     with store.reader() as con:
-        yield Snapshot(con, store.root)
+        yield Snapshot(con, store.root, lookup)
 
 
 @dataclass
@@ -145,13 +149,28 @@ ROLLOUT_FILTERS = ("run", "step", "dataset", "verdict", "min_reward", "max_rewar
 
 def rollouts(store, filters: dict, page: int = 0) -> Page:
     """Rollouts matching the filters; `where` is the user's own SQL condition (read-only by construction)."""
+    lookup = getattr(store, "lookup", None)
+    if lookup is not None and not filters.get("where"):
+        result = _rollouts_indexed(store, lookup, filters, page)
+    else:
+        result = _rollouts_scanned(store, filters, page)
+    datasets = _datasets(store, {r["prompt_id"] for r in result.rows})
+    for row in result.rows:
+        row["dataset"] = datasets.get(row["prompt_id"])
+    result.filters = {k: filters.get(k) or "" for k in ROLLOUT_FILTERS}
+    return result
+
+
+LIST_COLUMNS = (
+    "r.rollout_id, r.prompt_id, r.run_id, r.stage, r.step, r.model, r.reward, r.completion_tokens, "
+    "left(r.completion, 160) AS preview"
+)
+
+
+def _filters(filters: dict, dataset_ids=None) -> tuple[list[str], list]:
+    """The explorer's filters as SQL over rollouts r (the same names in the store and the lookup)."""
     where, params = ["TRUE"], []
-    simple = {
-        "run": "r.run_id = ?",
-        "dataset": "r.prompt_id IN (SELECT prompt_id FROM prompts WHERE dataset = ?)",
-        "step": "r.step = ?",
-    }
-    for key, clause in simple.items():
+    for key, clause in (("run", "r.run_id = ?"), ("step", "r.step = ?")):
         if filters.get(key) not in (None, ""):
             where.append(clause)
             params.append(int(filters[key]) if key == "step" else filters[key])
@@ -162,6 +181,53 @@ def rollouts(store, filters: dict, page: int = 0) -> Page:
     if filters.get("max_tokens") not in (None, ""):
         where.append("r.completion_tokens <= ?")
         params.append(int(filters["max_tokens"]))
+    if dataset_ids is not None:
+        where.append("list_contains(?, r.prompt_id)")
+        params.append(dataset_ids)
+    return where, params
+
+
+def _rollouts_indexed(store, lookup, filters: dict, page: int) -> Page:
+    dataset_ids = None
+    if filters.get("dataset"):
+        found = store.sql("SELECT prompt_id FROM prompts WHERE dataset = ?", [filters["dataset"]])
+        dataset_ids = found["prompt_id"].to_list()
+    where, params = _filters(filters, dataset_ids)
+    if filters.get("verdict"):
+        where.append(
+            "EXISTS (SELECT 1 FROM idx_rewards w WHERE w.rollout_id = r.rollout_id AND w.status = ? "
+            f"AND w.verifier IN {ACCURACY_VERIFIERS})"
+        )
+        params.append(filters["verdict"])
+    found = lookup.query(
+        f"SELECT rollout_id, file FROM idx_rollouts r WHERE {' AND '.join(where)} ORDER BY seq "
+        f"LIMIT {PAGE_SIZE + 1} OFFSET {max(page, 0) * PAGE_SIZE}",
+        params,
+    )
+    ids, files = found["rollout_id"].to_list(), found["file"].to_list()
+    rows = _fetch_rollouts(store, lookup, ids[:PAGE_SIZE], files[:PAGE_SIZE])
+    return Page(rows, page, len(ids) > PAGE_SIZE)
+
+
+def _fetch_rollouts(store, lookup, ids: list[str], files: list[int]) -> list[dict]:
+    """These rollouts' list columns, read from the files the lookup names, in the order of `ids`."""
+    if not ids:
+        return []
+    paths = lookup.file_paths("rollouts", files)
+    got = store.sql(
+        f"SELECT {LIST_COLUMNS} FROM {files_sql(paths, 'rollouts')} r WHERE list_contains(?, r.rollout_id)",
+        [ids],
+    )
+    by_id = {r["rollout_id"]: r for r in got.to_dicts()}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def _rollouts_scanned(store, filters: dict, page: int) -> Page:
+    """The explorer over the store itself: what a user's own SQL condition needs (it may read any column)."""
+    where, params = _filters(filters)
+    if filters.get("dataset"):
+        where.append("r.prompt_id IN (SELECT prompt_id FROM prompts WHERE dataset = ?)")
+        params.append(filters["dataset"])
     if filters.get("verdict"):
         where.append(
             "r.rollout_id IN (SELECT rollout_id FROM rewards WHERE status = ? AND verifier IN "
@@ -171,16 +237,7 @@ def rollouts(store, filters: dict, page: int = 0) -> Page:
     if filters.get("where"):
         where.append(f"({check_condition(filters['where'])})")
     # In the order the rows were written (no sort: a page of a 4M-row table stops reading early)
-    sql = (
-        "SELECT r.rollout_id, r.prompt_id, r.run_id, r.stage, r.step, r.model, r.reward, "
-        f"r.completion_tokens, left(r.completion, 160) AS preview FROM rollouts r WHERE {' AND '.join(where)}"
-    )
-    result = _paged(store, sql, params, page)
-    datasets = _datasets(store, {r["prompt_id"] for r in result.rows})
-    for row in result.rows:
-        row["dataset"] = datasets.get(row["prompt_id"])
-    result.filters = {k: filters.get(k) or "" for k in ROLLOUT_FILTERS}
-    return result
+    return _paged(store, f"SELECT {LIST_COLUMNS} FROM rollouts r WHERE {' AND '.join(where)}", params, page)
 
 
 def _datasets(store, prompt_ids: set[str]) -> dict[str, str]:
@@ -203,9 +260,16 @@ def completion_sections(text: str) -> dict[str, str]:
     }
 
 
+def _source(store, table: str, column: str, value) -> str:
+    """The table, or with a lookup only the shard files that hold `column = value`."""
+    lookup = getattr(store, "lookup", None)
+    return table if lookup is None else files_sql(lookup.files_of(table, column, value), table)
+
+
 def rollout_detail(store, rollout_id: str) -> dict:
     found = store.sql(
-        "SELECT r.*, p.problem, p.answer AS gold, p.dataset FROM rollouts r LEFT JOIN prompts p "
+        "SELECT r.*, p.problem, p.answer AS gold, p.dataset "
+        f"FROM {_source(store, 'rollouts', 'rollout_id', rollout_id)} r LEFT JOIN prompts p "
         "USING (prompt_id) WHERE r.rollout_id = ?",
         [rollout_id],
     ).to_dicts()
@@ -214,7 +278,8 @@ def rollout_detail(store, rollout_id: str) -> dict:
     rollout = found[0]
     rewards = store.sql(
         "SELECT verifier, verifier_version, status, score, extracted, reason, details, run_id "
-        "FROM rewards WHERE rollout_id = ? ORDER BY verifier, verifier_version",
+        f"FROM {_source(store, 'rewards', 'rollout_id', rollout_id)} w "
+        "WHERE rollout_id = ? ORDER BY verifier, verifier_version",
         [rollout_id],
     ).to_dicts()
     samples = store.sql(
@@ -244,7 +309,8 @@ def prompt_detail(store, prompt_id: str, page: int = 0) -> dict:
     listed = _paged(
         store,
         "SELECT rollout_id, run_id, stage, step, model, reward, left(completion, 160) AS preview "
-        "FROM rollouts WHERE prompt_id = ? ORDER BY run_id, step NULLS FIRST, rollout_id",
+        f"FROM {_source(store, 'rollouts', 'prompt_id', prompt_id)} r WHERE prompt_id = ? "
+        "ORDER BY run_id, step NULLS FIRST, rollout_id",
         [prompt_id],
         page,
     )
@@ -259,9 +325,17 @@ def leaderboard(store, metric_prefixes: tuple[str, ...] = ("pass@1", "cons@")) -
 
 def problem_samples(store, run_id: str, prompt_id: str) -> dict:
     """One evaluated problem: its samples, their extracted answers, and the vote classes they form."""
+    rollouts_from = _source(store, "rollouts", "prompt_id", prompt_id)
+    lookup = getattr(store, "lookup", None)
+    rewards_from = "rewards"
+    if lookup is not None:
+        ids = lookup.query("SELECT rollout_id FROM idx_rollouts WHERE prompt_id = ?", [prompt_id])[
+            "rollout_id"
+        ]
+        rewards_from = files_sql(lookup.files_of("rewards", "rollout_id", ids.to_list()), "rewards")
     rows = store.sql(
         "SELECT r.rollout_id, r.sample_index, left(r.completion, 200) AS preview, w.status, w.extracted "
-        "FROM rollouts r LEFT JOIN rewards w ON w.rollout_id = r.rollout_id AND w.verifier IN "
+        f"FROM {rollouts_from} r LEFT JOIN {rewards_from} w ON w.rollout_id = r.rollout_id AND w.verifier IN "
         f"{ACCURACY_VERIFIERS} WHERE r.run_id = ? AND r.prompt_id = ? ORDER BY r.sample_index",
         [run_id, prompt_id],
     ).to_dicts()
@@ -284,6 +358,28 @@ def problem_samples(store, run_id: str, prompt_id: str) -> dict:
 
 def eval_problems(store, run_id: str, page: int = 0) -> Page:
     """Problems of one evaluation run with their pass rate, hardest first: the way to a problem's samples."""
+    lookup = getattr(store, "lookup", None)
+    if lookup is not None:
+        # per problem over the whole run, kept until a batch lands (a run's problems are few; its rows many)
+        key = ("problems", run_id, lookup.version)
+        if key not in lookup.cache:
+            lookup.cache[key] = lookup.query(
+                "SELECT r.prompt_id, count(*) AS n, avg(CASE w.status WHEN 'correct' THEN 1.0 ELSE 0.0 END) "
+                "AS pass_rate FROM idx_rollouts r LEFT JOIN idx_rewards w ON w.rollout_id = r.rollout_id "
+                f"AND w.verifier IN {ACCURACY_VERIFIERS} WHERE r.run_id = ? GROUP BY r.prompt_id "
+                "ORDER BY pass_rate, r.prompt_id",
+                [run_id],
+            ).to_dicts()
+        start = max(page, 0) * PAGE_SIZE
+        found = lookup.cache[key][start : start + PAGE_SIZE + 1]
+        about = store.sql(
+            "SELECT prompt_id, dataset, left(problem, 120) AS problem FROM prompts "
+            "WHERE list_contains(?, prompt_id)",
+            [[r["prompt_id"] for r in found]],
+        ).to_dicts()
+        info = {a["prompt_id"]: a for a in about}
+        rows = [{**info.get(r["prompt_id"], {}), **r} for r in found]
+        return Page(rows[:PAGE_SIZE], page, len(rows) > PAGE_SIZE)
     return _paged(
         store,
         "SELECT r.prompt_id, any_value(p.dataset) AS dataset, left(any_value(p.problem), 120) AS problem, "

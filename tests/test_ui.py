@@ -194,7 +194,7 @@ def test_agreement_page_and_export(tmp_path):
 def test_the_cli_audit_round_trip_in_one_format(tmp_path, capsys):
     store, info = build_store(tmp_path / "store")
     out = tmp_path / "to_label.json"
-    assert main(["audit", "sample", "--set", "cold@v1", "--n", "3", "--format", "json", "--out", str(out),
+    assert main(["audit", "sample", "cold@v1", "--n", "3", "--format", "json", "--out", str(out),
                  "--store", str(store.root)]) == 0  # fmt: skip
     samples = json.loads(out.read_text())
     assert len(samples) == 3 and all(s["gold"] and s["verdict"].startswith("math=") for s in samples)

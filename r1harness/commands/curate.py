@@ -6,11 +6,6 @@ import json
 import sys
 
 from r1harness.commands._common import add_command, add_format_args, add_store_arg, emit, open_store
-from r1harness.curate.build import benchmark_index, build_set
-from r1harness.curate.funnel import stages_frame
-from r1harness.curate.recipe import load_recipe, recipe_from_dict
-from r1harness.curate.sets import diff, resolve
-from r1harness.curate.source import validate_source
 
 
 def register(sub) -> None:
@@ -36,6 +31,9 @@ def register(sub) -> None:
 
 
 def _recipe(args, store):
+    from r1harness.curate.recipe import load_recipe, recipe_from_dict
+    from r1harness.curate.sets import resolve
+
     if args.recipe:
         return load_recipe(args.recipe), None
     row = resolve(store, args.from_set)
@@ -43,6 +41,12 @@ def _recipe(args, store):
 
 
 def run(args) -> int:
+    # curation pulls in polars and datasketch: imported when the command runs, not to build the CLI
+    from r1harness.curate.build import benchmark_index, build_set
+    from r1harness.curate.funnel import stages_frame
+    from r1harness.curate.sets import diff
+    from r1harness.curate.source import validate_source
+
     store = open_store(args)
     recipe, original = _recipe(args, store)
     if args.check:

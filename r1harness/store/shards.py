@@ -160,7 +160,7 @@ def _point(root: Path, table: str, gen: str) -> None:
     tmp = generations_dir(root, table) / f".link-{uuid.uuid4().hex[:8]}"
     os.symlink(os.path.join("..", "generations", table, gen), tmp)
     os.rename(tmp, link)
-    _fsync(link.parent)
+    fsync_path(link.parent)
 
 
 def convert_legacy_table(root: Path, table: str) -> None:
@@ -182,7 +182,7 @@ def convert_legacy_table(root: Path, table: str) -> None:
     first.mkdir()
     for name in _legacy_visible(legacy):
         _link_batch(legacy / name, first / name)
-    _fsync(first)
+    fsync_path(first)
     _point(root, table, first.name)
 
 
@@ -195,7 +195,7 @@ def _link_batch(src: Path, dst: Path) -> None:
             os.link(f, dst / f.name)
         except OSError:  # a file system without hard links
             shutil.copy2(f, dst / f.name)
-    _fsync(dst)
+    fsync_path(dst)
 
 
 # -- writing -------------------------------------------------------------------------------------
@@ -224,7 +224,7 @@ def write_files(path: Path, data: pa.Table, *, max_rows_per_file: int, compressi
     def write(i: int) -> None:  # pyarrow releases the GIL while encoding and compressing
         f = path / f"part-{i:05d}.parquet"
         pq.write_table(parts[i], f, compression=compression, row_group_size=ROW_GROUP_ROWS)
-        _fsync(f)
+        fsync_path(f)
 
     if len(parts) == 1:
         write(0)
@@ -254,7 +254,7 @@ def write_batch(
             if batch_name is not None and final.exists():
                 return final
             os.rename(staging, final)  # the commit point
-            _fsync(final.parent)
+            fsync_path(final.parent)
     return final
 
 
@@ -279,7 +279,7 @@ def replace_batches(
             if entry.is_dir() and entry.name not in drop:
                 _link_batch(Path(entry.path), nxt / entry.name)
         os.rename(staging, nxt / name)
-        _fsync(nxt)
+        fsync_path(nxt)
         _point(root, table, nxt.name)  # the commit point
     return link / name
 
@@ -356,7 +356,8 @@ def clean_staging(root: Path, min_age_s: float = STAGING_MIN_AGE_S) -> int:
     return removed
 
 
-def _fsync(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """fsync a file or a directory (a rename is durable once its directory is synced)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from r1harness.store.shards import fsync_path
+
 log = logging.getLogger(__name__)
 
 CHECKPOINT_PREFIX = "checkpoint-"
@@ -133,7 +135,7 @@ def _move_into_place(src: Path, dest: Path) -> None:
         old = dest.with_name(f"{dest.name}.old-{os.getpid()}")
         dest.rename(old)
     os.replace(src, dest)
-    _fsync_dir(dest.parent)
+    fsync_path(dest.parent)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -141,14 +143,5 @@ def _move_into_place(src: Path, dest: Path) -> None:
 def _fsync_tree(root: Path) -> None:
     for path in root.rglob("*"):
         if path.is_file():
-            with open(path, "rb") as fh:
-                os.fsync(fh.fileno())
-    _fsync_dir(root)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+            fsync_path(path)
+    fsync_path(root)

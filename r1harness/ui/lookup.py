@@ -80,6 +80,20 @@ class Lookup:
             ).fetchall()
             return [self.files[table][r[0]] for r in rows]
 
+    def with_verdicts(self, verifiers: tuple[str, ...]) -> str:
+        """A table of the rollouts with each one's latest verdict from `verifiers` (`status`), made once per
+        version of the lookup: filtering by verdict then scans one table instead of joining 4M rows."""
+        name = "idx_rollouts_verdicts"
+        with self.lock:
+            if getattr(self, "_verdicts_at", None) != (self.version, verifiers):
+                self.con.execute(
+                    f"CREATE OR REPLACE TABLE {name} AS SELECT r.*, w.status FROM idx_rollouts r LEFT JOIN "
+                    "(SELECT rollout_id, arg_max(status, seq) AS status FROM idx_rewards "
+                    f"WHERE verifier IN {verifiers} GROUP BY 1) w USING (rollout_id)"
+                )
+                self._verdicts_at = (self.version, verifiers)
+        return name
+
     def query(self, sql: str, params: list | None = None):
         """SQL over the lookup tables (idx_rollouts, idx_rewards) as a polars DataFrame."""
         import polars as pl

@@ -193,14 +193,13 @@ def _rollouts_indexed(store, lookup, filters: dict, page: int) -> Page:
         found = store.sql("SELECT prompt_id FROM prompts WHERE dataset = ?", [filters["dataset"]])
         dataset_ids = found["prompt_id"].to_list()
     where, params = _filters(filters, dataset_ids)
+    table = "idx_rollouts"
     if filters.get("verdict"):
-        where.append(
-            "EXISTS (SELECT 1 FROM idx_rewards w WHERE w.rollout_id = r.rollout_id AND w.status = ? "
-            f"AND w.verifier IN {ACCURACY_VERIFIERS})"
-        )
+        table = lookup.with_verdicts(ACCURACY_VERIFIERS)
+        where.append("r.status = ?")
         params.append(filters["verdict"])
     found = lookup.query(
-        f"SELECT rollout_id, file FROM idx_rollouts r WHERE {' AND '.join(where)} ORDER BY seq "
+        f"SELECT rollout_id, file FROM {table} r WHERE {' AND '.join(where)} ORDER BY seq "
         f"LIMIT {PAGE_SIZE + 1} OFFSET {max(page, 0) * PAGE_SIZE}",
         params,
     )
@@ -229,9 +228,9 @@ def _rollouts_scanned(store, filters: dict, page: int) -> Page:
         where.append("r.prompt_id IN (SELECT prompt_id FROM prompts WHERE dataset = ?)")
         params.append(filters["dataset"])
     if filters.get("verdict"):
-        where.append(
-            "r.rollout_id IN (SELECT rollout_id FROM rewards WHERE status = ? AND verifier IN "
-            f"{ACCURACY_VERIFIERS})"
+        where.append(  # each rollout's latest verdict (a retry after a timeout supersedes it)
+            f"r.rollout_id IN (SELECT rollout_id FROM rewards WHERE verifier IN {ACCURACY_VERIFIERS} "
+            "GROUP BY rollout_id HAVING arg_max(status, created_at) = ?)"
         )
         params.append(filters["verdict"])
     if filters.get("where"):

@@ -303,3 +303,29 @@ def test_the_lookup_pages_equal_the_scanned_ones_and_follow_appends_and_compacti
     store.compact("rollouts", grace_s=0)  # files replaced: the lookup rebuilds
     scanned, indexed = both({})
     assert indexed == scanned and len(indexed) == 26
+
+
+def test_r1h_ui_serves_a_store_from_the_command_line(tmp_path):
+    import subprocess
+    import time
+
+    from ui_helpers import free_port
+
+    store, info = build_store(tmp_path / "store")
+    port = free_port()
+    cmd = [sys.executable, "-m", "r1harness", "ui", "--store", str(store.root), "--port", str(port)]
+    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, status = time.monotonic() + 60, None
+        while time.monotonic() < deadline and status != 200:
+            time.sleep(0.2)
+            assert server.poll() is None, server.stderr.read()
+            try:
+                status, body = get(f"http://127.0.0.1:{port}/rollouts/{info['hostile']}")
+            except OSError:
+                continue
+        assert status == 200 and "&lt;script&gt;" in body
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert "indexing the ids" in server.stderr.read()

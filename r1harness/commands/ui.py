@@ -57,6 +57,8 @@ def run(args) -> int:
     token = serve_settings(args.host, args.token)
     store = open_store(args, create=False)
     app = create_app(store, token=token)
+    print(f"r1h ui: indexing the ids of {store.root} (seconds per few million rollouts) ...", file=sys.stderr)
+    app.state.lookup.refresh()  # so the first page is as fast as the rest
     url = f"http://{args.host}:{args.port}/" + (f"?token={token}" if token else "")
     print(f"r1h ui: serving {store.root} at {url}  (Ctrl-C stops)", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

@@ -54,7 +54,7 @@ def create_app(store, *, token: str | None = None):
     def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         return templates.TemplateResponse(request, name, {"store": str(store.root), **context}, status_code)
 
-    lookup = Lookup(store)  # built on the first page, then kept up to date batch by batch
+    lookup = app.state.lookup = Lookup(store)  # built at start or on the first page, then batch by batch
 
     def snapshot():
         with queries.reading(store, lookup) as snap:

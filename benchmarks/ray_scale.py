@@ -3,6 +3,8 @@
 Measured in one run, each configuration in its own process (so each driver's peak RSS is its own):
 
   local     the local executor (r1h verify / generate_rollouts) with one verifier process / one torch thread
+            (verification: unique (answer, gold) pairs; generation: a 4-layer tiny model, 500 prompts x 4
+            samples, up to 48 tokens each)
   ray 1x1   a Ray cluster of one node with 1 CPU (ray.cluster_utils.Cluster: real raylets): one actor
   ray 2x1   two nodes with 1 CPU each: two actors
 
@@ -140,7 +142,7 @@ def one(args) -> dict:
                 "model": args.model,
                 "options": {"device": "cpu", "batch_size": 16},
             }
-            sampling = {"temperature": 1.0, "top_p": 1.0, "max_tokens": 8}
+            sampling = {"temperature": 1.0, "top_p": 1.0, "max_tokens": args.gen_tokens}
             began = time.perf_counter()
             if cluster is None:
                 from r1harness.generate import SamplingParams, get_backend
@@ -188,7 +190,7 @@ def one(args) -> dict:
     return {"seconds": seconds, "rows": done, "driver_peak_rss_mb": rss_mb, "chunks": out.get("chunks")}
 
 
-def run_one(task: str, executor: str, n: int, work: Path, model: str, chunk_size: int) -> dict:
+def run_one(task: str, executor: str, n: int, work: Path, model: str, args) -> dict:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     cmd = [
         sys.executable,
@@ -204,7 +206,9 @@ def run_one(task: str, executor: str, n: int, work: Path, model: str, chunk_size
         "--model",
         model,
         "--chunk-size",
-        str(chunk_size),
+        str(args.chunk_size),
+        "--gen-tokens",
+        str(args.gen_tokens),
     ]
     before = load()
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
@@ -222,6 +226,7 @@ def main() -> int:
     parser.add_argument("--verify", type=int, default=50_000, help="math rollouts verified (default 50,000)")
     parser.add_argument("--generate", type=int, default=2_000, help="rollouts generated (default 2,000)")
     parser.add_argument("--chunk-size", type=int, default=2000)
+    parser.add_argument("--gen-tokens", type=int, default=48, help="max tokens per generated rollout")
     parser.add_argument("--out", default=None, help="also write the figures as JSON here")
     parser.add_argument("--one", choices=("verify", "generate"), help=argparse.SUPPRESS)
     parser.add_argument("--executor", default="local", help=argparse.SUPPRESS)
@@ -240,8 +245,8 @@ def main() -> int:
         model = str(
             init_tiny_model(
                 tmp / "tiny",
-                layers=2,
-                hidden=64,
+                layers=4,
+                hidden=128,
                 heads=4,
                 vocab_size=300,
                 corpus=[f"What is {i} plus {i}? {2 * i}" for i in range(300)],
@@ -250,7 +255,7 @@ def main() -> int:
         rows = {}
         for task, n in (("verify", args.verify), ("generate", args.generate)):
             for executor in ("local", "1x1", "2x1"):
-                rows[(task, executor)] = r = run_one(task, executor, n, tmp / "w", model, args.chunk_size)
+                rows[(task, executor)] = r = run_one(task, executor, n, tmp / "w", model, args)
                 print(
                     f"{task:8} {executor:5} {n:>7,} rows: {r['seconds']:8.1f} s  "
                     f"{r['rows'] / r['seconds']:8.1f}/s"
@@ -259,7 +264,7 @@ def main() -> int:
                     flush=True,
                 )
         small = max(1000, args.verify // 5)
-        rows[("verify-small", "2x1")] = r = run_one("verify", "2x1", small, tmp / "w", model, args.chunk_size)
+        rows[("verify-small", "2x1")] = r = run_one("verify", "2x1", small, tmp / "w", model, args)
         print(
             f"verify   2x1   {small:>7,} rows: {r['seconds']:8.1f} s  driver RSS "
             f"{r['driver_peak_rss_mb']:6.0f} MB  load {r['load_before']} -> {r['load_after']}"

@@ -44,6 +44,7 @@ def register(sub) -> None:
         )
         if name == "hub":
             k.add_argument("--split", default=None, help="the split to read")
+            k.add_argument("--config", default=None, help="the dataset config (subset) to read")
         add_store_arg(k)
         add_format_args(k)
         k.set_defaults(func=run, source=name)
@@ -54,10 +55,8 @@ def run(args) -> int:
     from r1harness.importers import import_source
 
     store = open_store(args)
-    split = getattr(args, "split", None)
-    summary = import_source(
-        store, args.source, args.path, dataset=args.dataset, model=args.model, split=split
-    )
+    hub = {"split": getattr(args, "split", None), "config": getattr(args, "config", None)}
+    summary = import_source(store, args.source, args.path, dataset=args.dataset, model=args.model, **hub)
     print(
         f"imported {summary.records} completions from {args.source}: {summary.rollouts_written} new "
         f"rollouts, {summary.rewards_written} scores, {summary.prompts_new} new prompts "

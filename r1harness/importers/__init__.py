@@ -17,13 +17,20 @@ SOURCES = {
 
 
 def import_source(
-    store, source: str, path: str, *, dataset: str, model: str | None = None, split: str | None = None
+    store,
+    source: str,
+    path: str,
+    *,
+    dataset: str,
+    model: str | None = None,
+    split: str | None = None,
+    config: str | None = None,
 ) -> ImportSummary:
     """Read `path` as `source` and write its prompts, rollouts and scores (idempotent)."""
     if source not in SOURCES:
         raise ConfigError(f"unknown import source {source!r}; sources are {', '.join(SOURCES)}")
     reader, fmt = SOURCES[source]
-    records = reader(path, split=split) if source == "hub" else reader(path)
+    records = reader(path, split=split, config=config) if source == "hub" else reader(path)
     return import_records(
         store, records, source=source, path=path, dataset=dataset, model=model, format_version=fmt
     )

@@ -123,12 +123,12 @@ def read_lighteval(path: str | Path) -> list[Imported]:
     return out
 
 
-def read_hub(path: str, split: str | None = None) -> list[Imported]:
+def read_hub(path: str, split: str | None = None, config: str | None = None) -> list[Imported]:
     """OpenR1-Math-style rows (generations with per-generation correctness) or OpenThoughts-style
     conversations, from a local JSONL/Parquet file, a `datasets` folder, or a hub id."""
     from r1harness.ingest.readers import read_records
 
-    records, locations = read_records(path, split=split)
+    records, locations = read_records(path, split=split, config=config)
     first = records[0]
     if "generations" in first:
         return [imp for row, at in zip(records, locations, strict=True) for imp in _openr1_row(row, at)]

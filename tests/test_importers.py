@@ -292,3 +292,11 @@ def test_bad_inputs_name_the_file_and_line(store, tmp_path, capsys):
         main(["import", "trl", str(tmp_path / "nothing"), "--dataset", "x", "--store", str(store.root)]) == 1
     )
     assert "no completions_*.parquet" in capsys.readouterr().err
+
+
+def test_the_export_command_offers_exactly_the_library_formats():
+    from r1harness.commands import export as command
+    from r1harness.curate.export import EXPORT_FORMATS
+    from r1harness.curate.rl_export import RL_FORMATS
+
+    assert (command.EXPORT_FORMATS, command.RL_FORMATS) == (EXPORT_FORMATS, RL_FORMATS)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import polars as pl
-
 from r1harness.commands._common import (
     add_command,
     add_executor_args,
@@ -16,8 +14,6 @@ from r1harness.commands._common import (
     open_store,
 )
 from r1harness.commands._gen_args import add_backend_args, backend_spec, make_backend
-from r1harness.evals.runner import run_eval
-from r1harness.evals.spec import load_spec
 
 
 def register(sub) -> None:
@@ -50,6 +46,12 @@ def register(sub) -> None:
 
 
 def run_eval_cmd(args) -> int:
+    # evaluation pulls in polars and the verifiers: imported when the command runs, not to build the CLI
+    import polars as pl
+
+    from r1harness.evals.runner import run_eval
+    from r1harness.evals.spec import load_spec
+
     specs = [load_spec(name.strip()) for name in args.bench.split(",") if name.strip()]
     store = open_store(args)
     # ray: each worker builds the backend from its spec; the model never loads in this process

@@ -6,9 +6,10 @@ from __future__ import annotations
 import sys
 
 from r1harness.commands._common import add_command, add_store_arg, open_store
-from r1harness.curate.export import EXPORT_FORMATS, export_set
-from r1harness.curate.rl_export import RL_FORMATS, export_rl_prompts
 from r1harness.errors import ConfigError
+
+EXPORT_FORMATS = ("jsonl", "parquet", "hf")  # a set's samples as chat messages (curate/export.py)
+RL_FORMATS = ("verl", "trl")  # prompts as an RL prompt set (curate/rl_export.py)
 
 
 def register(sub) -> None:
@@ -40,6 +41,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    # polars: imported when the command runs, not to build the CLI
+    from r1harness.curate.export import export_set
+    from r1harness.curate.rl_export import export_rl_prompts
+
     store = open_store(args, readonly=True)
     if args.format in RL_FORMATS:
         path, n = export_rl_prompts(store, args.out, fmt=args.format, where=args.where, set_ref=args.ref)

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import json
 
-import polars as pl
-
 from r1harness.commands._common import add_command, add_format_args, add_store_arg, emit, open_store
-from r1harness.curate.funnel import stages_frame
-from r1harness.curate.sets import composition, diff, list_sets, resolve
 
 
 def register(sub) -> None:
@@ -58,11 +54,18 @@ def register(sub) -> None:
 
 
 def run_list(args) -> int:
+    from r1harness.curate.sets import list_sets  # curation pulls in polars: not needed to build the CLI
+
     emit(list_sets(open_store(args, readonly=True), include_unready=args.all), args.format, args.out)
     return 0
 
 
 def run_show(args) -> int:
+    import polars as pl
+
+    from r1harness.curate.funnel import stages_frame
+    from r1harness.curate.sets import composition, resolve
+
     store = open_store(args)
     row = resolve(store, args.ref)
     funnel = row["funnel"] or {}
@@ -99,6 +102,10 @@ def run_show(args) -> int:
 
 
 def run_diff(args) -> int:
+    import polars as pl
+
+    from r1harness.curate.sets import diff
+
     d = diff(open_store(args, readonly=True), args.a, args.b)
     if args.format != "table":
         emit(

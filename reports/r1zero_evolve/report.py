@@ -125,7 +125,7 @@ def plot(ev: pl.DataFrame, tr: pl.DataFrame, out: Path) -> None:
         "fig2_accuracy.png": [("held-out", "accuracy", ("sampled", "greedy"))],
         "fig3_length.png": [
             ("train", "mean_completion_tokens", ()),
-            ("held-out", "mean_completion_tokens", ("sampled",)),
+            ("held-out", "mean_completion_tokens", ("sampled", "greedy")),
         ],
         "reflection.png": [
             ("train", "reflection_share", ()),

@@ -207,18 +207,7 @@ class SlotCgroup:
 
     def kill_all(self, wait_s: float = 2.0) -> int:
         """SIGKILL everything still in the slot's cgroup (daemons that left the session included)."""
-        killed, deadline = 0, time.monotonic() + wait_s
-        while True:
-            pids = [int(p) for p in _read(f"{self.pids}/cgroup.procs").split() if int(p) != self.own_pid]
-            if not pids or time.monotonic() > deadline:
-                return killed
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                    killed += 1
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.0005)  # exiting tasks leave the cgroup within a moment
+        return _kill_members(f"{self.pids}/cgroup.procs", self.own_pid, wait_s)
 
     def remove(self) -> None:
         self.kill_all()
@@ -326,18 +315,7 @@ class SlotCgroupV2:
             pids = _read(f"{self.path}/cgroup.procs").split()
             if pids:
                 _write(kill_file, "1")
-        killed, deadline = 0, time.monotonic() + wait_s
-        while True:
-            pids = [int(p) for p in _read(f"{self.path}/cgroup.procs").split() if int(p) != self.own_pid]
-            if not pids or time.monotonic() > deadline:
-                return killed
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                    killed += 1
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.0005)  # exiting tasks leave the cgroup within a moment
+        return _kill_members(f"{self.path}/cgroup.procs", self.own_pid, wait_s)
 
     def remove(self) -> None:
         self.kill_all()
@@ -396,3 +374,19 @@ def remove_stale(tag_prefix: str) -> None:
         for name in names:
             if name.startswith(PREFIX + tag_prefix):
                 _rmdir(os.path.join(parent, name))
+
+
+def _kill_members(procs_file: str, own_pid: int | None, wait_s: float) -> int:
+    """SIGKILL every process listed in a cgroup's procs file but our own, until it is empty or time is up."""
+    killed, deadline = 0, time.monotonic() + wait_s
+    while True:
+        pids = [int(p) for p in _read(procs_file).split() if int(p) != own_pid]
+        if not pids or time.monotonic() > deadline:
+            return killed
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+        time.sleep(0.0005)  # exiting tasks leave the cgroup within a moment
